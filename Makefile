@@ -1,0 +1,39 @@
+# The two commands of the README. Both do all set-up on a fresh machine (Python 3.11 + pip).
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_DIR ?= .pressbot-demo
+QUESTION ?= Which countries receive the $$180 million program?
+
+.PHONY: demo test install dev lint clean
+
+$(BIN)/python:
+	$(PY) -c 'import sys; assert sys.version_info[:2] == (3, 11), "pressbot needs Python 3.11, got " + sys.version'
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip
+
+# torch is pinned to 2.13.0 in pyproject.toml: the CPU build that lies on disk
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+dev: $(VENV)/.installed-dev
+
+demo: install
+	HF_HUB_OFFLINE=1 $(BIN)/pressbot --data-dir $(DEMO_DIR) ingest evals/sample_archive
+	HF_HUB_OFFLINE=1 $(BIN)/pressbot --data-dir $(DEMO_DIR) ask "$(QUESTION)"
+
+test: dev
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+
+lint: dev
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+clean:
+	rm -rf $(DEMO_DIR) .pytest_cache

@@ -1,0 +1,199 @@
+"""The incremental indexer: releases in, chunks and vectors into the index, idempotently.
+
+- An unchanged release (same content hash) costs nothing; a changed one has its chunks
+  replaced; `prune` removes releases that vanished from the source; `rebuild` starts over.
+- Exact duplicate bodies are stored once; the other ids are recorded as aliases.
+- Parsing and chunking run in a background thread while the main thread embeds, and chunks
+  of several releases are embedded together, so the model always gets full batches.
+- The index is marked dirty while writing; after a crash the next run repairs it first
+  (see `pressbot.index` for the commit protocol).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ingest.chunking import Chunker
+from ingest.sources.base import Skip
+from pressbot.index import Index
+from pressbot.types import Chunk, Release
+
+log = logging.getLogger(__name__)
+
+
+def body_hash(text: str) -> str:
+    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass
+class IngestSummary:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    pruned: int = 0
+    duplicates: int = 0
+    chunks_embedded: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    skipped_examples: list[Skip] = field(default_factory=list)
+    repaired: dict[str, int] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+    @property
+    def releases_seen(self) -> int:
+        return self.added + self.updated + self.unchanged + self.duplicates
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "pruned": self.pruned,
+            "duplicates": self.duplicates,
+            "skipped": sum(self.skipped.values()),
+            "skipped_by_reason": dict(self.skipped),
+            "chunks_embedded": self.chunks_embedded,
+            "repaired": self.repaired,
+            "elapsed_s": round(self.elapsed_s, 2),
+            "releases_per_s": round(self.releases_seen / self.elapsed_s, 2) if self.elapsed_s else None,
+        }
+
+
+_DONE = object()
+
+
+def _prefetch(items: Iterable[Any], size: int = 64) -> Iterator[Any]:
+    """Run an iterator in a background thread (parsing overlaps embedding)."""
+    q: queue.Queue[Any] = queue.Queue(maxsize=size)
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            for item in items:
+                q.put(item)
+        except BaseException as exc:  # re-raised in the consumer
+            failure.append(exc)
+        finally:
+            q.put(_DONE)
+
+    threading.Thread(target=run, daemon=True, name="ingest-prefetch").start()
+    while (item := q.get()) is not _DONE:
+        yield item
+    if failure:
+        raise failure[0]
+
+
+class Indexer:
+    def __init__(self, index: Index, chunker: Chunker, *, batch_chunks: int = 256) -> None:
+        self.index = index
+        self.chunker = chunker
+        self.batch_chunks = batch_chunks
+
+    def run(
+        self,
+        items: Iterable[Release | Skip],
+        *,
+        prune: bool = False,
+        on_item: Callable[[Release | Skip], None] | None = None,
+    ) -> IngestSummary:
+        start = time.perf_counter()
+        summary = IngestSummary()
+        index = self.index
+        if index.begin_write():
+            summary.repaired = index.repair()
+        existing = index.release_hashes()
+        bodies = self._existing_bodies()
+        aliases: dict[str, set[str]] = {}
+        seen: set[str] = set()
+        pending: list[tuple[Release, list[Chunk], bool]] = []
+        pending_chunks = 0
+        changed = bool(summary.repaired.get("orphan_chunks") or summary.repaired.get("incomplete_releases"))
+
+        def prepare(item: Release | Skip) -> tuple[Release | Skip, list[Chunk] | None]:
+            # runs in the prefetch thread: hashing and chunking are CPU work off the main loop
+            if isinstance(item, Skip):
+                return item, None
+            if existing.get(item.id, ("", 0))[0] == item.content_hash:
+                return item, None
+            return item, self.chunker.chunk(item)
+
+        for item, chunks in _prefetch(prepare(i) for i in items):
+            if on_item:
+                on_item(item)
+            if isinstance(item, Skip):
+                summary.skipped[item.reason] += 1
+                if len(summary.skipped_examples) < 50:
+                    summary.skipped_examples.append(item)
+                log.info("skipped %s: %s (%s)", item.location, item.reason, item.detail)
+                continue
+            if item.id in seen:
+                continue  # the same id twice in one source (e.g. a URL listed twice)
+            seen.add(item.id)
+            bh = body_hash(item.text)
+            first = bodies.get(bh)
+            if first is not None and first != item.id:
+                summary.duplicates += 1
+                aliases.setdefault(first, set()).add(item.id)
+                continue
+            bodies[bh] = item.id
+            if chunks is None:
+                summary.unchanged += 1
+                continue
+            if not chunks:
+                summary.skipped["no_text"] += 1
+                continue
+            is_update = item.id in existing
+            pending.append((item, chunks, is_update))
+            pending_chunks += len(chunks)
+            if pending_chunks >= self.batch_chunks:
+                self._flush(pending, summary)
+                pending, pending_chunks, changed = [], 0, True
+        if pending:
+            self._flush(pending, summary)
+            changed = True
+
+        for canonical, names in aliases.items():
+            stored = index.get_release(canonical, with_text=False)
+            if stored is not None and not set(names) <= set(stored.aliases):
+                index.set_aliases(canonical, sorted(set(stored.aliases) | names))
+                changed = True
+        if prune:
+            alias_ids = {a for names in aliases.values() for a in names}
+            for rid in existing:
+                if rid not in seen and rid not in alias_ids:
+                    index.delete_release(rid)
+                    summary.pruned += 1
+                    changed = True
+        index.end_write(changed)
+        index.lexical()  # bring the lexical index in step with Chroma in the same run
+        summary.elapsed_s = time.perf_counter() - start
+        return summary
+
+    def _existing_bodies(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for rec in self.index.iter_releases():
+            if rec.body_hash:
+                out.setdefault(rec.body_hash, rec.id)
+        return out
+
+    def _flush(self, pending: list[tuple[Release, list[Chunk], bool]], summary: IngestSummary) -> None:
+        texts = [c.embed_text for _, chunks, _ in pending for c in chunks]
+        vectors = self.index.embedder.encode_passages(texts)
+        summary.chunks_embedded += len(texts)
+        offset = 0
+        for release, chunks, is_update in pending:
+            self.index.write_release(
+                release, chunks, vectors[offset : offset + len(chunks)], body_hash=body_hash(release.text)
+            )
+            offset += len(chunks)
+            if is_update:
+                summary.updated += 1
+            else:
+                summary.added += 1

@@ -1,0 +1,149 @@
+"""Citation checking, in both answer modes, before anything is returned.
+
+A draft answer cites passages by number (`[n]`, 1-based, in the order they were given).
+Each sentence is checked against the passages it cites:
+- numbers out of range are removed;
+- the facts it states (amounts, numbers, dates/years, names) must occur in the passage;
+- it must be semantically close to some sentence of the passage (cosine >= `min_similarity`).
+A sentence its citations do not support is re-attributed to a passage that does support it,
+or dropped. The kept sentences are renumbered in order of first citation; each citation
+carries the passage sentence that best supports the cited sentence as its `quote`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pressbot.embeddings import PressbotEmbeddings
+from pressbot.lexical import _AMOUNT, _amount_token
+from pressbot.sentences import split_sentences
+from pressbot.types import Citation, Passage
+
+_MARK = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zà-ÿ]+(?:\s+[A-Z][a-zà-ÿ]+)*)")
+_STOP_NAMES = {
+    "The",
+    "This",
+    "That",
+    "These",
+    "Those",
+    "It",
+    "In",
+    "On",
+    "At",
+    "He",
+    "She",
+    "They",
+    "We",
+    "I",
+    "A",
+    "An",
+}
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(text.replace("’", "'").split()).lower()
+
+
+def facts_of(sentence: str) -> tuple[set[str], set[str]]:
+    """(canonical numbers/amounts, names) a sentence states."""
+    numbers = {_amount_token(m).strip() for m in _AMOUNT.finditer(sentence.lower())}
+    names = {n for n in _NAME.findall(sentence) if n not in _STOP_NAMES}
+    return numbers, names
+
+
+def supports(passage_text: str, sentence: str) -> bool:
+    """The passage states every number and name the sentence states."""
+    numbers, names = facts_of(sentence)
+    p_numbers = {_amount_token(m).strip() for m in _AMOUNT.finditer(passage_text.lower())}
+    if not numbers <= p_numbers:
+        return False
+    folded = _fold(passage_text)
+    return all(_fold(n) in folded for n in names)
+
+
+@dataclass
+class Checked:
+    text: str
+    citations: list[Citation]
+    dropped: list[str] = field(default_factory=list)
+    corrected: int = 0
+
+
+def _split_marks(sentence: str) -> tuple[str, list[int]]:
+    nums: list[int] = []
+    for m in _MARK.finditer(sentence):
+        nums.extend(int(x) for x in m.group(1).split(","))
+    return _MARK.sub("", sentence).strip(), nums
+
+
+def check_answer(
+    draft: str,
+    passages: list[Passage],
+    embedder: PressbotEmbeddings,
+    *,
+    min_similarity: float = 0.5,
+    cache: dict[str, np.ndarray] | None = None,
+) -> Checked:
+    cache = {} if cache is None else cache
+    sentences = [s for s in split_sentences(draft) if s.strip()]
+    # passage sentences, embedded once: the semantic check and the quotes use them
+    p_sents = [[s for s in split_sentences(p.text, p.language) if s] or [p.text] for p in passages]
+    flat = [s for group in p_sents for s in group]
+    bounds = np.cumsum([0] + [len(g) for g in p_sents])
+    p_vecs = embedder.encode_cached(flat, cache)
+    bare = [_split_marks(s) for s in sentences]
+    s_vecs = embedder.encode_cached([b for b, _ in bare], cache)
+
+    def best_in(i: int, vec: np.ndarray) -> tuple[float, str]:
+        sims = p_vecs[bounds[i] : bounds[i + 1]] @ vec
+        j = int(np.argmax(sims))
+        return float(sims[j]), p_sents[i][j]
+
+    kept: list[tuple[str, list[tuple[int, str]]]] = []
+    dropped: list[str] = []
+    corrected = 0
+    for (text, nums), vec in zip(bare, s_vecs, strict=True):
+        if not text:
+            continue
+        valid = [n - 1 for n in dict.fromkeys(nums) if 1 <= n <= len(passages)]
+        ok = []
+        for i in valid:
+            sim, quote = best_in(i, vec)
+            if sim >= min_similarity and supports(passages[i].text, text):
+                ok.append((i, quote))
+        if not ok:
+            # re-attribute: the passage that supports it best, if any does
+            ranked = sorted(range(len(passages)), key=lambda i: -best_in(i, vec)[0])
+            for i in ranked:
+                sim, quote = best_in(i, vec)
+                if sim >= min_similarity and supports(passages[i].text, text):
+                    ok = [(i, quote)]
+                    corrected += 1
+                    break
+        if ok:
+            kept.append((text, ok))
+        else:
+            dropped.append(text)
+
+    order: dict[int, int] = {}
+    citations: list[Citation] = []
+    parts: list[str] = []
+    for text, refs in kept:
+        marks = []
+        for i, quote in refs:
+            if i not in order:
+                order[i] = len(order) + 1
+                p = passages[i]
+                citations.append(
+                    Citation(n=order[i], release_id=p.release_id, title=p.title, date=p.date, url=p.url, quote=quote)
+                )
+            marks.append(f"[{order[i]}]")
+        parts.append(f"{text} {''.join(marks)}")
+    return Checked(" ".join(parts), citations, dropped, corrected)

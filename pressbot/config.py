@@ -1,0 +1,111 @@
+"""Settings: one pydantic-settings class, env prefix PRESSBOT_, `.env` for development.
+
+Every setting is documented in the README's table. Build it once in an entry point
+(`get_settings()`); library code receives it as an argument.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pressbot.errors import ConfigError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PRESSBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- index -------------------------------------------------------------------------
+    data_dir: Path = Field(Path(".pressbot"), description="Where the embedded Chroma and the lexical index live.")
+    chroma_url: str | None = Field(
+        None, description="A Chroma server (e.g. http://127.0.0.1:8001); embedded when unset."
+    )
+    collection: str = Field("pressbot", description="Chroma collection name.")
+
+    # --- embeddings and chunking ---------------------------------------------------------
+    embedding_model: str = Field(DEFAULT_MODEL, description="Any sentence-transformers model name or path.")
+    embedding_device: str = Field("cpu", description="torch device for the embedding model.")
+    embedding_batch_size: int = Field(64, ge=1, le=4096, description="Chunks per encode batch.")
+    query_prefix: str | None = Field(None, description="Prefix for queries; auto ('query: ') for e5 models.")
+    passage_prefix: str | None = Field(None, description="Prefix for passages; auto ('passage: ') for e5 models.")
+    chunk_tokens: int = Field(
+        160, ge=16, le=8192, description="Target chunk size in model tokens (capped by the model's limit)."
+    )
+    chunk_overlap_sentences: int = Field(1, ge=0, le=10, description="Sentences repeated between neighbouring chunks.")
+
+    # --- ingest ------------------------------------------------------------------------
+    max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are skipped as oversized.")
+    fetch_timeout_s: float = Field(20.0, gt=0, description="Timeout of one HTTP fetch.")
+    fetch_retries: int = Field(3, ge=0, le=10, description="Retries (with backoff) of a failed fetch.")
+    fetch_concurrency: int = Field(4, ge=1, le=64, description="Pages fetched at once.")
+    user_agent: str = Field("pressbot/0.1 (+https://github.com/pressbot)", description="User agent sent when fetching.")
+
+    # --- answering ---------------------------------------------------------------------
+    k: int = Field(5, ge=1, le=50, description="Releases given to the answerer.")
+    llm: str | None = Field(None, description="LangChain chat model, e.g. openai:gpt-4o-mini; extractive when unset.")
+    llm_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible server (llama.cpp, vLLM).")
+    llm_api_key: SecretStr | None = Field(None, description="API key for the chat model, if it needs one.")
+    llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature of the chat model.")
+    abstain_threshold: float = Field(0.45, description="Evidence score below which the bot abstains.")
+
+    # --- API ---------------------------------------------------------------------------
+    api_tokens: list[SecretStr] = Field(
+        default_factory=list, description="Bearer tokens accepted by the API (JSON list or comma-separated)."
+    )
+    api_rate_limit: int = Field(60, ge=1, description="Requests per minute per token.")
+
+    # --- Slack -------------------------------------------------------------------------
+    slack_bot_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("PRESSBOT_SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN"), description="xoxb- token."
+    )
+    slack_app_token: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("PRESSBOT_SLACK_APP_TOKEN", "SLACK_APP_TOKEN"),
+        description="xapp- token (Socket Mode).",
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("PRESSBOT_SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET"),
+        description="Signing secret (HTTP mode).",
+    )
+    slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL (a stand-in for tests).")
+    feedback_db: Path | None = Field(
+        None, description="SQLite file for answer feedback; <data_dir>/feedback.sqlite3 when unset."
+    )
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level of the entry points."
+    )
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def lexical_path(self) -> Path:
+        return self.data_dir / "lexical" / self.collection
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings, turning validation errors into a ConfigError that names the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = "PRESSBOT_" + "_".join(str(p) for p in err["loc"]).upper()
+            problems.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
+        raise ConfigError("invalid settings: " + "; ".join(problems)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

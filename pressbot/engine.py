@@ -1,0 +1,201 @@
+"""`Engine.answer(question, ...) -> Answer`: the one function every face calls.
+
+Flow: validate -> date window (explicit arguments, else from the question) -> hybrid search
+-> draft (extractive, or an LLM) -> citation check -> abstain if the evidence is weak or
+nothing survives the check. One structured log record per answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from pressbot.citations import check_answer
+from pressbot.config import Settings
+from pressbot.errors import QueryError
+from pressbot.extractive import score_sentences, select_sentences
+from pressbot.index import Index, ReleaseRecord
+from pressbot.search import Filters, Searcher, SearchResult
+from pressbot.types import Answer, Citation, Passage
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 2000
+ABSTAIN_TEXT = "The archive does not seem to hold the answer to this question."
+
+
+def _date_arg(name: str, value: dt.date | str | None) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise QueryError(f"{name}={value!r} is not an ISO date; use YYYY-MM-DD, e.g. 2024-01-22") from None
+
+
+class Engine:
+    def __init__(self, settings: Settings, index: Index, chat_model: Any = None) -> None:
+        self.settings = settings
+        self.index = index
+        self.searcher = Searcher(index)
+        self.chat_model = chat_model
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Engine:
+        from pressbot.runtime import open_index
+
+        index = open_index(settings)
+        chat = None
+        if settings.llm:
+            from pressbot.llm import build_chat_model
+
+            chat = build_chat_model(settings)
+        return cls(settings, index, chat)
+
+    # --- filters -----------------------------------------------------------------------
+    def resolve_filters(
+        self,
+        question: str,
+        *,
+        since: Any = None,
+        until: Any = None,
+        as_of: Any = None,
+        source: str | list[str] | None = None,
+        language: str | None = None,
+    ) -> tuple[Filters, str, dict[str, Any]]:
+        """(filters, the query text to search with, the filters as reported in the Answer)."""
+        since_d, until_d = _date_arg("since", since), _date_arg("until", until)
+        as_of_d = _date_arg("as_of", as_of) or dt.date.today()
+        if since_d and until_d and since_d > until_d:
+            raise QueryError(f"since ({since_d}) is after until ({until_d}); swap them")
+        query = question
+        report: dict[str, Any] = {"as_of": as_of_d.isoformat()}
+        if since_d is None and until_d is None:
+            from pressbot.timewindow import parse_time_window, strip_time_expression
+
+            window = parse_time_window(question, as_of_d)
+            if window is not None:
+                since_d, until_d = window.since, window.until
+                query = strip_time_expression(question, window) or question
+                report["window_from_question"] = window.text
+        sources = [source] if isinstance(source, str) else list(source or [])
+        f = Filters(since=since_d, until=until_d, sources=sources, language=language)
+        report.update(f.to_json())
+        return f, query, report
+
+    # --- search ------------------------------------------------------------------------
+    def search(self, query: str, *, k: int | None = None, **filter_args: Any) -> SearchResult:
+        _validate(query)
+        f, q, _ = self.resolve_filters(query, **filter_args)
+        return self.searcher.search(q, k=_k(k, self.settings.k), filters=f)
+
+    def get_release(self, release_id: str) -> ReleaseRecord | None:
+        return self.index.get_release(release_id)
+
+    # --- answer ------------------------------------------------------------------------
+    def answer(self, question: str, *, k: int | None = None, **filter_args: Any) -> Answer:
+        t0 = time.perf_counter()
+        _validate(question)
+        k = _k(k, self.settings.k)
+        f, query, report = self.resolve_filters(question, **filter_args)
+        qvec = self.index.embedder.encode_query(query)
+        result = self.searcher.search(query, k=k, filters=f, query_vector=qvec)
+        t1 = time.perf_counter()
+        passages = result.passages
+        timings = {"search": (t1 - t0) * 1e3}
+        cache: dict[str, Any] = {}  # sentence vectors, shared by scoring and checking
+        if self.chat_model is not None:
+            from pressbot.llm import draft_answer
+
+            draft = draft_answer(self.chat_model, question, passages, window=_window_text(f))
+            checked = check_answer(draft, passages, self.index.embedder, cache=cache)
+            evidence = 1.0 if checked.citations else 0.0
+            text, citations = checked.text, checked.citations
+        else:
+            scored = score_sentences(query, passages, self.index.embedder, query_vector=qvec, cache=cache)
+            chosen = select_sentences(scored)
+            evidence = chosen[0].score if chosen else 0.0
+            draft = (
+                " ".join(f"{s.text} [{passages.index(s.passage) + 1}]" for s in chosen)
+                if evidence >= self.settings.abstain_threshold
+                else ""
+            )
+            checked = check_answer(draft, passages, self.index.embedder, cache=cache) if draft else None
+            text = checked.text if checked else ""
+            citations = checked.citations if checked else []
+        t2 = time.perf_counter()
+        timings["answer"] = (t2 - t1) * 1e3
+        abstained = not citations
+        if abstained:
+            text, citations = _abstention(passages)
+        if f.has_window and not abstained:
+            text = f"{_window_text(f)}: {text}"
+        timings["total"] = (time.perf_counter() - t0) * 1e3
+        ans = Answer(
+            question=question,
+            answer=text,
+            abstained=abstained,
+            citations=citations,
+            filters=report,
+            timings_ms={k_: round(v, 1) for k_, v in timings.items()},
+        )
+        log.info(
+            "answer",
+            extra={
+                "event": "answer",
+                "question": question,
+                "abstained": abstained,
+                "evidence": round(evidence, 3),
+                "retrieved": [(p.release_id, round(p.score, 4)) for p in passages],
+                "latency_ms": ans.timings_ms["total"],
+            },
+        )
+        return ans
+
+    def stream(self, question: str, **kwargs: Any) -> Iterator[str | Answer]:
+        """Answer text as it is produced, then the final Answer (citations checked)."""
+        ans = self.answer(question, **kwargs)
+        yield ans.answer
+        yield ans
+
+
+def _validate(question: str) -> None:
+    if not isinstance(question, str) or not question.strip():
+        raise QueryError(
+            "the question is empty; ask something, e.g. 'Which countries receive the $180 million program?'"
+        )
+    if len(question) > MAX_QUESTION_CHARS:
+        raise QueryError(f"the question has {len(question)} characters; the limit is {MAX_QUESTION_CHARS}")
+
+
+def _k(k: int | None, default: int) -> int:
+    k = default if k is None else k
+    if not 1 <= k <= 50:
+        raise QueryError(f"k={k} is out of range; use 1..50")
+    return k
+
+
+def _window_text(f: Filters) -> str:
+    if f.since and f.until:
+        return f"Releases dated {f.since.isoformat()} to {f.until.isoformat()}"
+    if f.since:
+        return f"Releases dated from {f.since.isoformat()}"
+    if f.until:
+        return f"Releases dated until {f.until.isoformat()}"
+    return ""
+
+
+def _abstention(passages: list[Passage]) -> tuple[str, list[Citation]]:
+    if not passages:
+        return ABSTAIN_TEXT, []
+    pointers = passages[:3]
+    lines = [ABSTAIN_TEXT + " The closest releases:"]
+    cites = []
+    for n, p in enumerate(pointers, 1):
+        when = p.date.isoformat() if p.date else "undated"
+        lines.append(f"[{n}] {p.title} ({when})")
+        cites.append(Citation(n=n, release_id=p.release_id, title=p.title, date=p.date, url=p.url, quote=p.text[:300]))
+    return " ".join(lines), cites

@@ -1,0 +1,363 @@
+"""The index: Chroma (the one source of truth) plus the lexical index derived from it.
+
+Two Chroma collections per index name:
+- `<name>`: one record per chunk (embedding, passage text, release metadata);
+- `<name>__releases`: one record per release (its text, metadata, content hash and chunk
+  count). A release record is written *after* its chunks and removed *before* them, so it
+  doubles as the commit marker: chunks without a matching release record are leftovers of
+  an interrupted run and are removed by `repair()`.
+
+The chunk collection's metadata records the embedding model and dimension (opening with
+another model is refused), a `generation` bumped by every change, and a `state` that is
+"dirty" while a writer runs, so the next run knows to repair.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import urlparse
+
+import chromadb
+import numpy as np
+from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
+from chromadb.config import Settings as ChromaSettings
+
+from pressbot.config import Settings
+from pressbot.embeddings import PressbotEmbeddings
+from pressbot.errors import ConfigError, IndexEmptyError, IndexError_, ModelMismatchError
+from pressbot.lexical import LexicalIndex
+from pressbot.types import Chunk, Release
+
+log = logging.getLogger(__name__)
+
+SCHEMA = 1
+_BATCH = 2000  # rows per Chroma get/upsert call; well under its max batch size
+_ONE = [1.0]  # release records need a vector; they are never searched by it
+
+
+def make_client(settings: Settings) -> ClientAPI:
+    """Embedded PersistentClient under the data dir, or an HttpClient for a Chroma server."""
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ConfigError(
+                f"PRESSBOT_CHROMA_URL={settings.chroma_url!r} is not an http(s) URL; "
+                "use e.g. http://127.0.0.1:8001, or unset it for the embedded index"
+            )
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname,
+                port=url.port or (443 if url.scheme == "https" else 80),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        except Exception as exc:  # connection refused, TLS errors...
+            raise IndexError_(
+                f"cannot reach the Chroma server at {settings.chroma_url} ({exc}); "
+                "start it (chroma run --host 127.0.0.1 --port N) or fix PRESSBOT_CHROMA_URL"
+            ) from None
+    settings.chroma_path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+
+
+@dataclass
+class ReleaseRecord:
+    id: str
+    title: str
+    date: date | None
+    url: str | None
+    source: str
+    language: str
+    content_hash: str
+    n_chunks: int
+    aliases: list[str]
+    body_hash: str = ""
+    text: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "date": self.date.isoformat() if self.date else None,
+            "url": self.url,
+            "source": self.source,
+            "language": self.language,
+            "content_hash": self.content_hash,
+            "n_chunks": self.n_chunks,
+            "aliases": self.aliases,
+            "text": self.text,
+        }
+
+
+def _record(rid: str, meta: dict[str, Any], text: str | None) -> ReleaseRecord:
+    d = meta.get("date")
+    return ReleaseRecord(
+        id=rid,
+        title=str(meta.get("title", "")),
+        date=date.fromisoformat(d) if d else None,
+        url=meta.get("url") or None,
+        source=str(meta.get("source", "")),
+        language=str(meta.get("language", "und")),
+        content_hash=str(meta.get("content_hash", "")),
+        n_chunks=int(meta.get("n_chunks", 0)),
+        aliases=json.loads(meta.get("aliases", "[]")),
+        body_hash=str(meta.get("body_hash", "")),
+        text=text,
+    )
+
+
+class Index:
+    """Chroma collections + lexical index for one index name and one embedding model."""
+
+    def __init__(self, client: ClientAPI, settings: Settings, embedder: PressbotEmbeddings) -> None:
+        self.client = client
+        self.settings = settings
+        self.embedder = embedder
+        self.name = settings.collection
+        self._chunks: Collection | None = None
+        self._releases: Collection | None = None
+        self._lexical: LexicalIndex | None = None
+
+    # --- opening -----------------------------------------------------------------------
+    def _model_meta(self) -> dict[str, Any]:
+        return {"embedding_model": self.embedder.name, "dimension": self.embedder.dimension}
+
+    def open(self, *, create: bool = False) -> Index:
+        names = {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
+        if self.name not in names:
+            if not create:
+                raise IndexEmptyError(
+                    f"no index named {self.name!r} at {self.location()}; "
+                    "run `pressbot ingest PATH` first (or `make demo` for the sample archive)"
+                )
+            self._chunks = self.client.create_collection(
+                self.name,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata={**self._model_meta(), "schema": SCHEMA, "generation": 0, "state": "clean"},
+            )
+        else:
+            self._chunks = self.client.get_collection(self.name, embedding_function=None)
+            meta = self._chunks.metadata or {}
+            if meta.get("embedding_model") != self.embedder.name or meta.get("dimension") != self.embedder.dimension:
+                raise ModelMismatchError(
+                    f"the index {self.name!r} was built with embedding model "
+                    f"{meta.get('embedding_model')!r} ({meta.get('dimension')} dimensions), not "
+                    f"{self.embedder.name!r} ({self.embedder.dimension}); set "
+                    f"PRESSBOT_EMBEDDING_MODEL={meta.get('embedding_model')} to use it, or rebuild it "
+                    "with the new model: `pressbot ingest PATH --rebuild`"
+                )
+        self._releases = self.client.get_or_create_collection(self.name + "__releases", embedding_function=None)
+        return self
+
+    def location(self) -> str:
+        return self.settings.chroma_url or str(self.settings.chroma_path)
+
+    @property
+    def chunks(self) -> Collection:
+        if self._chunks is None:
+            raise IndexError_("index not opened; call Index.open() first")
+        return self._chunks
+
+    @property
+    def releases(self) -> Collection:
+        if self._releases is None:
+            raise IndexError_("index not opened; call Index.open() first")
+        return self._releases
+
+    def drop(self) -> None:
+        """Delete both collections and the lexical copy (for --rebuild)."""
+        for name in (self.name, self.name + "__releases"):
+            try:
+                self.client.delete_collection(name)
+            except Exception:  # absent already: nothing to drop
+                log.debug("collection %s absent", name)
+        self._chunks = self._releases = self._lexical = None
+        import shutil
+
+        shutil.rmtree(self.settings.lexical_path, ignore_errors=True)
+
+    # --- state -------------------------------------------------------------------------
+    def meta(self) -> dict[str, Any]:
+        self._chunks = self.client.get_collection(self.name, embedding_function=None)
+        return dict(self._chunks.metadata or {})
+
+    def _set_meta(self, **changes: Any) -> None:
+        meta = self.meta()
+        meta.update(changes)
+        meta.pop("hnsw:space", None)
+        self.chunks.modify(metadata=meta)
+
+    def begin_write(self) -> bool:
+        """Mark the index dirty; returns True if the previous writer did not finish."""
+        was_dirty = self.meta().get("state") == "dirty"
+        self._set_meta(state="dirty")
+        return was_dirty
+
+    def end_write(self, changed: bool) -> None:
+        meta = self.meta()
+        gen = int(meta.get("generation", 0)) + (1 if changed else 0)
+        self._set_meta(state="clean", generation=gen)
+
+    def fingerprint(self) -> str:
+        meta = self.meta()
+        return f"{meta.get('generation', 0)}:{self.chunks.count()}:{self.embedder.name}"
+
+    # --- reading -----------------------------------------------------------------------
+    def release_hashes(self) -> dict[str, tuple[str, int]]:
+        """{release id: (content hash, chunk count)} of every committed release."""
+        out: dict[str, tuple[str, int]] = {}
+        for ids, _, metas in self._scan(self.releases, include=["metadatas"]):
+            for rid, meta in zip(ids, metas, strict=True):
+                out[rid] = (str(meta.get("content_hash", "")), int(meta.get("n_chunks", 0)))
+        return out
+
+    def get_release(self, release_id: str, *, with_text: bool = True) -> ReleaseRecord | None:
+        include = ["metadatas", "documents"] if with_text else ["metadatas"]
+        got = self.releases.get(ids=[release_id], include=include)  # type: ignore[arg-type]
+        if not got["ids"]:
+            return None
+        docs = got.get("documents")
+        return _record(got["ids"][0], got["metadatas"][0], docs[0] if docs else None)  # type: ignore[index]
+
+    def iter_releases(self, *, with_text: bool = False) -> Iterator[ReleaseRecord]:
+        include = ["metadatas", "documents"] if with_text else ["metadatas"]
+        for ids, docs, metas in self._scan(self.releases, include=include):
+            for i, rid in enumerate(ids):
+                yield _record(rid, metas[i], docs[i] if docs else None)
+
+    def chunk_ids_of(self, release_id: str) -> list[str]:
+        got = self.chunks.get(where={"release_id": release_id}, include=[])
+        return sorted(got["ids"], key=lambda cid: int(cid.rsplit(":", 1)[1]))
+
+    def _scan(self, col: Collection, include: list[str]) -> Iterator[tuple[list[str], list[Any] | None, list[Any]]]:
+        offset = 0
+        while True:
+            got = col.get(limit=_BATCH, offset=offset, include=include)  # type: ignore[arg-type]
+            if not got["ids"]:
+                return
+            yield got["ids"], got.get("documents"), got.get("metadatas") or [{}] * len(got["ids"])
+            offset += len(got["ids"])
+
+    def iter_chunks(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        for ids, docs, metas in self._scan(self.chunks, include=["documents", "metadatas"]):
+            yield from zip(ids, docs or [""] * len(ids), metas, strict=True)
+
+    # --- writing -----------------------------------------------------------------------
+    def write_release(
+        self, release: Release, chunks: Sequence[Chunk], vectors: np.ndarray, *, body_hash: str = ""
+    ) -> None:
+        """Replace a release: uncommit, drop old chunks, write new ones, commit."""
+        self.releases.delete(ids=[release.id])
+        self.chunks.delete(where={"release_id": release.id})
+        for start in range(0, len(chunks), _BATCH):
+            part = chunks[start : start + _BATCH]
+            self.chunks.upsert(
+                ids=[c.id for c in part],
+                documents=[c.text for c in part],
+                metadatas=[c.metadata() for c in part],  # type: ignore[misc]
+                embeddings=vectors[start : start + _BATCH],
+            )
+        meta: dict[str, Any] = {
+            "title": release.title,
+            "source": release.source,
+            "language": release.language,
+            "content_hash": release.content_hash,
+            "n_chunks": len(chunks),
+            "aliases": json.dumps(release.aliases),
+            "body_hash": body_hash,
+        }
+        if release.date:
+            meta["date"] = release.date.isoformat()
+        if release.url:
+            meta["url"] = release.url
+        self.releases.upsert(ids=[release.id], documents=[release.text], metadatas=[meta], embeddings=[_ONE])
+
+    def set_aliases(self, release_id: str, aliases: list[str]) -> None:
+        got = self.releases.get(ids=[release_id], include=["metadatas"])
+        if got["ids"]:
+            meta = dict(got["metadatas"][0])  # type: ignore[index]
+            meta["aliases"] = json.dumps(sorted(set(aliases)))
+            self.releases.update(ids=[release_id], metadatas=[meta])
+
+    def delete_release(self, release_id: str) -> None:
+        self.releases.delete(ids=[release_id])
+        self.chunks.delete(where={"release_id": release_id})
+
+    def repair(self) -> dict[str, int]:
+        """Make chunks and releases agree after an interrupted run.
+
+        Removes chunks whose release is not committed or whose hash differs, and releases
+        whose chunk count does not match what is stored (they are re-ingested next run).
+        """
+        committed = self.release_hashes()
+        seen: dict[str, int] = {}
+        orphans: list[str] = []
+        for ids, _, metas in self._scan(self.chunks, include=["metadatas"]):
+            for cid, meta in zip(ids, metas, strict=True):
+                rid = str(meta.get("release_id"))
+                if rid not in committed or committed[rid][0] != meta.get("content_hash"):
+                    orphans.append(cid)
+                else:
+                    seen[rid] = seen.get(rid, 0) + 1
+        for start in range(0, len(orphans), _BATCH):
+            self.chunks.delete(ids=orphans[start : start + _BATCH])
+        incomplete = [rid for rid, (_, n) in committed.items() if seen.get(rid, 0) != n]
+        for rid in incomplete:
+            self.delete_release(rid)
+        if orphans or incomplete:
+            log.warning(
+                "repaired index: %d orphan chunks, %d incomplete releases removed", len(orphans), len(incomplete)
+            )
+        return {"orphan_chunks": len(orphans), "incomplete_releases": len(incomplete)}
+
+    # --- lexical -----------------------------------------------------------------------
+    def lexical(self, *, refresh: bool = False) -> LexicalIndex:
+        """The lexical index in step with Chroma: loaded if its fingerprint matches, else rebuilt."""
+        fp = self.fingerprint()
+        if self._lexical is not None and self._lexical.fingerprint == fp and not refresh:
+            return self._lexical
+        path = self.settings.lexical_path
+        lex = None if refresh else LexicalIndex.load(path, fp)
+        if lex is None:
+            log.info("building the lexical index from Chroma (%s)", fp)
+            lex = LexicalIndex.build(
+                ((cid, f"{meta.get('title', '')}\n{doc}", meta) for cid, doc, meta in self.iter_chunks()),
+                fp,
+            )
+            try:
+                lex.save(path)
+            except OSError as exc:  # a read-only replica can still serve from memory
+                log.warning("cannot save the lexical index at %s: %s", path, exc)
+        self._lexical = lex
+        return lex
+
+    # --- stats -------------------------------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        dates = [r.date for r in self.iter_releases() if r.date]
+        sources: dict[str, int] = {}
+        n_releases = 0
+        for r in self.iter_releases():
+            n_releases += 1
+            sources[r.source] = sources.get(r.source, 0) + 1
+        meta = self.meta()
+        return {
+            "releases": n_releases,
+            "chunks": self.chunks.count(),
+            "date_range": [min(dates).isoformat(), max(dates).isoformat()] if dates else None,
+            "undated_releases": n_releases - len(dates),
+            "sources": sources,
+            "embedding_model": meta.get("embedding_model"),
+            "dimension": meta.get("dimension"),
+            "generation": meta.get("generation"),
+            "state": meta.get("state"),
+            "location": self.location(),
+            "collection": self.name,
+        }

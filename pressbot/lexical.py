@@ -1,0 +1,223 @@
+"""The lexical (BM25) side of hybrid search, derived from Chroma and rebuildable from it.
+
+Amounts are written many ways ("$180M", "$180 million", "180 million dollars",
+"USD 180 million"); `lexical_tokens` maps each to one canonical token so they match.
+The index is saved next to a fingerprint (the collection's generation and chunk count);
+a stale or missing copy is rebuilt from Chroma, which stays the one source of truth.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_SPANISH
+
+log = logging.getLogger(__name__)
+
+_SCALES = {
+    "k": 1e3,
+    "thousand": 1e3,
+    "mil": 1e3,
+    "m": 1e6,
+    "mn": 1e6,
+    "mln": 1e6,
+    "million": 1e6,
+    "millions": 1e6,
+    "millones": 1e6,
+    "millon": 1e6,
+    "b": 1e9,
+    "bn": 1e9,
+    "billion": 1e9,
+    "billions": 1e9,
+    "mil millones": 1e9,
+    "t": 1e12,
+    "tn": 1e12,
+    "trillion": 1e12,
+    "billones": 1e12,
+}
+_SCALE_RE = "|".join(sorted((re.escape(s) for s in _SCALES), key=len, reverse=True))
+# number with optional thousands separators / decimals, optional scale word right after it
+_AMOUNT = re.compile(
+    rf"(?<![\w.,])(\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.(\d+))?(?:\s?({_SCALE_RE})\b)?",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"\w+")
+_STOP = (
+    frozenset(STOPWORDS_EN)
+    | frozenset(STOPWORDS_SPANISH)
+    | {
+        "dollars",
+        "dollar",
+        "usd",
+        "us",
+        "dolares",
+        "which",
+        "what",
+        "who",
+        "whom",
+        "when",
+        "where",
+        "how",
+        "why",
+        "does",
+        "did",
+        "do",
+        "tell",
+        "please",
+        "cual",
+        "cuales",
+        "que",
+        "quien",
+    }
+)
+_stemmer = Stemmer.Stemmer("english")
+
+
+def _amount_token(match: re.Match[str]) -> str:
+    whole, frac, scale = match.group(1), match.group(2), match.group(3)
+    value = float(whole.replace(",", "") + ("." + frac if frac else ""))
+    if scale:
+        value *= _SCALES[scale.lower()]
+    if value == int(value):
+        return f" {int(value)} "
+    return f" {value:g} ".replace(".", "_")
+
+
+def _fold(text: str) -> str:
+    # accents off ("dólares" == "dolares"), lower case
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def lexical_tokens(text: str) -> list[str]:
+    """Tokens for BM25: folded, amounts canonicalised, stop words dropped, stemmed."""
+    text = _AMOUNT.sub(_amount_token, _fold(text))
+    words = [w for w in _WORD.findall(text) if w not in _STOP]
+    return _stemmer.stemWords(words)
+
+
+@dataclass
+class LexicalIndex:
+    ids: list[str]
+    bm25: bm25s.BM25 | None
+    date_ord: np.ndarray  # int32, 0 = undated
+    source: np.ndarray  # object array of source names
+    language: np.ndarray  # object array of language codes
+    fingerprint: str
+
+    @classmethod
+    def build(
+        cls,
+        rows: Iterable[tuple[str, str, dict[str, object]]],
+        fingerprint: str,
+    ) -> LexicalIndex:
+        """rows: (chunk id, text to index, chunk metadata)."""
+        ids: list[str] = []
+        corpus: list[list[str]] = []
+        dates: list[int] = []
+        sources: list[str] = []
+        langs: list[str] = []
+        for chunk_id, text, meta in rows:
+            ids.append(chunk_id)
+            corpus.append(lexical_tokens(text) or ["\u2205"])
+            dates.append(int(meta.get("date_ord", 0) or 0))  # type: ignore[call-overload]
+            sources.append(str(meta.get("source", "")))
+            langs.append(str(meta.get("language", "und")))
+        bm25 = None
+        if corpus:
+            bm25 = bm25s.BM25()
+            bm25.index(corpus, show_progress=False)
+        return cls(
+            ids,
+            bm25,
+            np.asarray(dates, dtype=np.int32),
+            np.asarray(sources, dtype=object),
+            np.asarray(langs, dtype=object),
+            fingerprint,
+        )
+
+    def search(self, query: str, k: int, *, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """Top-k (chunk id, score) for the query; `mask` (bool per chunk) restricts the hits."""
+        if self.bm25 is None or not self.ids:
+            return []
+        tokens = [t for t in lexical_tokens(query) if t in self.bm25.vocab_dict]
+        if not tokens:
+            return []
+        k = min(k, len(self.ids))
+        weight = None if mask is None else mask.astype(np.float32)
+        docs, scores = self.bm25.retrieve([tokens], k=k, show_progress=False, weight_mask=weight, n_threads=1)
+        return [(self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+
+    def mask(
+        self,
+        *,
+        since: int | None = None,
+        until: int | None = None,
+        sources: Sequence[str] | None = None,
+        language: str | None = None,
+        include_undated: bool = False,
+    ) -> np.ndarray | None:
+        if since is None and until is None and not sources and not language:
+            return None
+        m = np.ones(len(self.ids), dtype=bool)
+        if since is not None or until is not None:
+            dated = self.date_ord > 0
+            in_range = dated.copy()
+            if since is not None:
+                in_range &= self.date_ord >= since
+            if until is not None:
+                in_range &= self.date_ord <= until
+            m &= in_range | (~dated if include_undated else False)
+        if sources:
+            m &= np.isin(self.source, list(sources))
+        if language:
+            m &= self.language == language
+        return m
+
+    # --- persistence -------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.mkdir(parents=True, exist_ok=True)
+        if self.bm25 is not None:
+            self.bm25.save(str(tmp / "bm25"), show_progress=False)
+        np.savez(tmp / "meta.npz", date_ord=self.date_ord)
+        (tmp / "rows.json").write_text(
+            json.dumps({"ids": self.ids, "source": self.source.tolist(), "language": self.language.tolist()})
+        )
+        # the fingerprint is written last: a copy without it is incomplete and ignored
+        (tmp / "fingerprint").write_text(self.fingerprint)
+        import shutil
+
+        shutil.rmtree(path)
+        tmp.rename(path)
+
+    @classmethod
+    def load(cls, path: Path, fingerprint: str) -> LexicalIndex | None:
+        """The saved index if it matches the fingerprint, else None (caller rebuilds)."""
+        try:
+            if (path / "fingerprint").read_text() != fingerprint:
+                return None
+            rows = json.loads((path / "rows.json").read_text())
+            meta = np.load(path / "meta.npz")
+            bm25 = bm25s.BM25.load(str(path / "bm25")) if (path / "bm25").exists() else None
+        except (OSError, ValueError, KeyError) as exc:
+            log.info("lexical index at %s unusable (%s); rebuilding", path, exc)
+            return None
+        return cls(
+            rows["ids"],
+            bm25,
+            meta["date_ord"],
+            np.asarray(rows["source"], dtype=object),
+            np.asarray(rows["language"], dtype=object),
+            fingerprint,
+        )

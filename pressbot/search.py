@@ -1,0 +1,178 @@
+"""Hybrid search: dense (Chroma) + lexical (BM25), fused, grouped by release.
+
+- Both sides return candidates under the same filters (date range, source, language).
+- Reciprocal rank fusion, weighted: dense similarity and exact terms (amounts, names)
+  each contribute; neither list alone decides.
+- Results are grouped by release (its best chunk represents it) so one long release cannot
+  fill the context.
+- With a date window, releases of unknown date are not dropped: they rank after every
+  dated match and are marked `undated`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from pressbot.index import Index
+from pressbot.types import Passage
+
+log = logging.getLogger(__name__)
+
+RRF_K = 60
+
+
+@dataclass
+class Filters:
+    since: dt.date | None = None
+    until: dt.date | None = None
+    sources: list[str] = field(default_factory=list)
+    language: str | None = None
+
+    @property
+    def has_window(self) -> bool:
+        return self.since is not None or self.until is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+            "sources": self.sources,
+            "language": self.language,
+        }
+
+
+def _ord(d: dt.date) -> int:
+    return int(d.strftime("%Y%m%d"))
+
+
+def chroma_where(f: Filters) -> dict[str, Any] | None:
+    clauses: list[dict[str, Any]] = []
+    if f.has_window:
+        window: list[dict[str, Any]] = [{"date_ord": {"$gt": 0}}]
+        if f.since:
+            window.append({"date_ord": {"$gte": _ord(f.since)}})
+        if f.until:
+            window.append({"date_ord": {"$lte": _ord(f.until)}})
+        # undated releases stay in, ranked after the dated matches
+        clauses.append({"$or": [{"$and": window}, {"date_ord": 0}]})
+    if f.sources:
+        clauses.append({"source": {"$in": f.sources}} if len(f.sources) > 1 else {"source": f.sources[0]})
+    if f.language:
+        clauses.append({"language": f.language})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+@dataclass
+class SearchResult:
+    passages: list[Passage]  # one per release, best first
+    candidates: list[Passage]  # every fused chunk, best first (for answerers that want more)
+    timings_ms: dict[str, float]
+
+
+class Searcher:
+    def __init__(
+        self, index: Index, *, candidates: int = 40, dense_weight: float = 1.0, lexical_weight: float = 1.0
+    ) -> None:
+        self.index = index
+        self.candidates = candidates
+        self.dense_weight = dense_weight
+        self.lexical_weight = lexical_weight
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        filters: Filters | None = None,
+        query_vector: np.ndarray | None = None,
+    ) -> SearchResult:
+        f = filters or Filters()
+        t0 = time.perf_counter()
+        qvec = query_vector if query_vector is not None else self.index.embedder.encode_query(query)
+        t1 = time.perf_counter()
+        n = max(self.candidates, 4 * k)
+        found: dict[str, Passage] = {}
+        fused: dict[str, float] = {}
+
+        res = self.index.chunks.query(
+            query_embeddings=[qvec],
+            n_results=n,
+            where=chroma_where(f),
+            include=["documents", "metadatas", "distances"],
+        )
+        for rank, (cid, doc, meta, dist) in enumerate(
+            zip(
+                res["ids"][0],
+                res["documents"][0],
+                res["metadatas"][0],
+                res["distances"][0],
+                strict=True,  # type: ignore[index]
+            )
+        ):
+            p = _passage(cid, doc, meta)
+            p.dense_rank = rank
+            p.similarity = 1.0 - float(dist)
+            found[cid] = p
+            fused[cid] = self.dense_weight / (RRF_K + rank)
+        t2 = time.perf_counter()
+
+        lex = self.index.lexical()
+        mask = lex.mask(
+            since=_ord(f.since) if f.since else None,
+            until=_ord(f.until) if f.until else None,
+            sources=f.sources or None,
+            language=f.language,
+            include_undated=True,
+        )
+        hits = lex.search(query, n, mask=mask)
+        missing = [cid for cid, _ in hits if cid not in found]
+        if missing:
+            got = self.index.chunks.get(ids=missing, include=["documents", "metadatas"])
+            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):  # type: ignore[arg-type]
+                found[cid] = _passage(cid, doc, meta)
+        for rank, (cid, score) in enumerate(hits):
+            if cid in found:
+                found[cid].lexical_rank = rank
+                found[cid].lexical_score = score
+                fused[cid] = fused.get(cid, 0.0) + self.lexical_weight / (RRF_K + rank)
+        t3 = time.perf_counter()
+
+        for cid, score in fused.items():
+            found[cid].score = score
+            found[cid].undated = f.has_window and found[cid].date is None
+        # dated matches first when a window is set, then by fused score
+        ordered = sorted(found.values(), key=lambda p: (p.undated, -p.score))
+        best: dict[str, Passage] = {}
+        for p in ordered:
+            best.setdefault(p.release_id, p)
+        passages = list(best.values())[:k]
+        t4 = time.perf_counter()
+        timings = {
+            "embed_query": (t1 - t0) * 1e3,
+            "dense": (t2 - t1) * 1e3,
+            "lexical": (t3 - t2) * 1e3,
+            "fuse": (t4 - t3) * 1e3,
+        }
+        return SearchResult(passages, ordered, timings)
+
+
+def _passage(cid: str, doc: str, meta: dict[str, Any]) -> Passage:
+    d = meta.get("date")
+    return Passage(
+        chunk_id=cid,
+        release_id=str(meta.get("release_id", cid.rsplit(":", 1)[0])),
+        text=doc,
+        title=str(meta.get("title", "")),
+        date=dt.date.fromisoformat(d) if d else None,
+        url=meta.get("url") or None,
+        source=str(meta.get("source", "")),
+        language=str(meta.get("language", "und")),
+    )

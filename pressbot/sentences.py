@@ -1,0 +1,27 @@
+"""Sentence splitting shared by chunking (ingest) and answering (core): pysbd rules for the
+release's language, paragraph breaks always end a sentence."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import pysbd
+
+_SUPPORTED = {"en", "es", "fr", "de", "it", "pt", "nl", "ru", "zh", "ja"}
+_PARA = re.compile(r"\n\s*\n")
+
+
+@lru_cache(maxsize=16)
+def _segmenter(language: str) -> pysbd.Segmenter:
+    return pysbd.Segmenter(language=language if language in _SUPPORTED else "en", clean=False)
+
+
+def split_sentences(text: str, language: str = "en") -> list[str]:
+    seg = _segmenter(language)
+    out: list[str] = []
+    for para in _PARA.split(text):
+        para = " ".join(para.split())
+        if para:
+            out.extend(s.strip() for s in seg.segment(para) if s.strip())
+    return out

@@ -1,0 +1,109 @@
+"""The contracts between the parts (see DESIGN.md): Release, Chunk, Passage, Citation, Answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+def content_hash(text: str) -> str:
+    """Stable hash of a release body, used for change detection and duplicate bodies."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+class Release(BaseModel):
+    """One press release, as read from a source.
+
+    `id` is stable across runs: the canonical URL when there is one, else the path inside
+    the archive. `date` is the publication date, `None` when unknown (never invented).
+    """
+
+    id: str
+    title: str
+    date: dt.date | None = None
+    url: str | None = None
+    source: str = ""
+    language: str = "und"
+    text: str
+    content_hash: str = ""
+    aliases: list[str] = Field(default_factory=list)
+
+    def model_post_init(self, __context: Any) -> None:
+        if not self.content_hash:
+            self.content_hash = content_hash(self.title + "\n" + self.text)
+
+
+class Chunk(BaseModel):
+    """A piece of a release that is embedded; carries the release metadata so it can be cited."""
+
+    id: str  # f"{release_id}:{n}"
+    release_id: str
+    n: int
+    text: str  # the passage text shown and quoted
+    embed_text: str  # what is embedded: the passage with title/date context
+    title: str
+    date: dt.date | None = None
+    url: str | None = None
+    source: str = ""
+    language: str = "und"
+    content_hash: str = ""
+
+    def metadata(self) -> dict[str, str | int | float | bool]:
+        """Chroma metadata (scalars only; missing values are left out, never invented)."""
+        meta: dict[str, str | int | float | bool] = {
+            "release_id": self.release_id,
+            "n": self.n,
+            "title": self.title,
+            "source": self.source,
+            "language": self.language,
+            "content_hash": self.content_hash,
+        }
+        # an integer form allows range filters ($gte/$lte) in Chroma; 0 marks "undated"
+        meta["date_ord"] = int(self.date.strftime("%Y%m%d")) if self.date else 0
+        if self.date is not None:
+            meta["date"] = self.date.isoformat()
+        if self.url:
+            meta["url"] = self.url
+        return meta
+
+
+class Passage(BaseModel):
+    """A retrieved chunk with its scores."""
+
+    chunk_id: str
+    release_id: str
+    text: str
+    title: str
+    date: dt.date | None = None
+    url: str | None = None
+    source: str = ""
+    language: str = "und"
+    score: float = 0.0
+    similarity: float | None = None  # cosine to the query (dense side)
+    lexical_score: float | None = None
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+    undated: bool = False
+
+
+class Citation(BaseModel):
+    n: int
+    release_id: str
+    title: str
+    date: dt.date | None = None
+    url: str | None = None
+    quote: str
+
+
+class Answer(BaseModel):
+    """The Answer JSON contract of DESIGN.md."""
+
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation] = Field(default_factory=list)
+    filters: dict[str, Any] = Field(default_factory=dict)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
