@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from pressbot.errors import ConfigError
 
@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     abstain_threshold: float = Field(0.45, description="Evidence score below which the bot abstains.")
 
     # --- API ---------------------------------------------------------------------------
-    api_tokens: list[SecretStr] = Field(
+    api_tokens: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list, description="Bearer tokens accepted by the API (JSON list or comma-separated)."
     )
     api_rate_limit: int = Field(60, ge=1, description="Requests per minute per token.")
@@ -84,6 +84,19 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level of the entry points."
     )
+
+    @field_validator("api_tokens", mode="before")
+    @classmethod
+    def _split_tokens(cls, value: object) -> object:
+        # a JSON list or a comma-separated string, from the environment or .env
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                return json.loads(text)
+            return [t.strip() for t in text.split(",") if t.strip()]
+        return value
 
     @property
     def chroma_path(self) -> Path:
