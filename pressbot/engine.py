@@ -97,6 +97,12 @@ class Engine:
 
     # --- answer ------------------------------------------------------------------------
     def answer(self, question: str, *, k: int | None = None, **filter_args: Any) -> Answer:
+        return self.answer_traced(question, k=k, **filter_args)[0]
+
+    def answer_traced(
+        self, question: str, *, k: int | None = None, **filter_args: Any
+    ) -> tuple[Answer, list[Passage]]:
+        """The Answer and the passages it was drawn from, best first (the evals score retrieval)."""
         t0 = time.perf_counter()
         _validate(question)
         k = _k(k, self.settings.k)
@@ -153,7 +159,7 @@ class Engine:
                 "latency_ms": ans.timings_ms["total"],
             },
         )
-        return ans
+        return ans, passages
 
     def stream(self, question: str, **kwargs: Any) -> Iterator[str | Answer]:
         """Answer text as it is produced, then the final Answer (citations checked)."""

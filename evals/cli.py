@@ -1,0 +1,74 @@
+"""`pressbot eval`: the golden-set runner, validator and CI gate."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from pressbot.config import Settings
+
+DEFAULT_GOLDEN = Path(__file__).parent / "golden" / "sample.jsonl"
+DEFAULT_THRESHOLDS = Path(__file__).parent / "thresholds.toml"
+
+
+def register(cli: click.Group, settings_of: Callable[..., Settings]) -> None:
+    @cli.command("eval")
+    @click.option("--golden", "golden", multiple=True, type=click.Path(path_type=Path),
+                  help="Golden JSONL file(s) (default: the bundled evals/golden/sample.jsonl).")
+    @click.option("--k", type=click.IntRange(1, 50), default=5, show_default=True, help="Releases retrieved.")
+    @click.option("--as-of", help="Date relative words refer to, for items without their own as_of.")
+    @click.option("--out", type=click.Path(path_type=Path), default=Path("evals/out"), show_default=True,
+                  help="Where report.json, report.md and the charts go.")
+    @click.option("--check", is_flag=True, help="Only validate the golden file(s) against the index.")
+    @click.option("--gate", is_flag=True, help="Exit 1 when a metric misses its threshold.")
+    @click.option("--thresholds", type=click.Path(path_type=Path), default=DEFAULT_THRESHOLDS, show_default=True)
+    @click.option("--no-baseline", is_flag=True, help="Skip the baseline pipeline.")
+    @click.option("--limit", type=int, help="Only the first N questions (quick runs).")
+    @click.pass_context
+    def eval_cmd(ctx: click.Context, golden: tuple[Path, ...], k: int, as_of: str | None, out: Path, check: bool,
+                 gate: bool, thresholds: Path, no_baseline: bool, limit: int | None) -> None:
+        """Run a golden question set through the same engine as Slack and the API, beside the baseline.
+
+        \b
+        Examples:
+          pressbot eval                                   # bundled set, report in evals/out/
+          pressbot eval --golden mine.jsonl --k 8 --out report/
+          pressbot eval --check                           # validate the golden file against the index
+          pressbot eval --gate                            # CI: fail when a metric misses evals/thresholds.toml
+        """
+        from evals import runner
+        from evals.golden import load_golden
+        from pressbot.engine import Engine
+        from pressbot.errors import QueryError
+
+        items = load_golden(list(golden) or [DEFAULT_GOLDEN])
+        if limit:
+            items = items[:limit]
+        engine = Engine.from_settings(settings_of(ctx))
+        if check:
+            problems = runner.check(engine, items)
+            for p in problems:
+                click.echo(p)
+            click.echo(f"{len(items)} questions, {len(problems)} problems")
+            if problems:
+                raise click.exceptions.Exit(1)
+            return
+        try:
+            as_of_d = dt.date.fromisoformat(as_of) if as_of else None
+        except ValueError:
+            raise QueryError(f"--as-of {as_of!r} is not an ISO date (YYYY-MM-DD)") from None
+        report = runner.run(engine, items, k=k, as_of=as_of_d, baseline=not no_baseline)
+        paths = runner.write(report, out)
+        click.echo(json.dumps({"pressbot": report.pressbot, "baseline": report.baseline}, indent=1))
+        click.echo("wrote " + ", ".join(str(p) for p in paths))
+        if gate:
+            failures = runner.gate(report, runner.load_thresholds(thresholds))
+            for f in failures:
+                click.echo(f"GATE FAIL {f}", err=True)
+            if failures:
+                raise click.exceptions.Exit(1)
+            click.echo("gate passed")

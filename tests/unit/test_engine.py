@@ -1,0 +1,107 @@
+"""Engine.answer / search over a real embedded Chroma with the deterministic hash embedder."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from pressbot.errors import QueryError
+from pressbot.search import Filters, chroma_where
+from tests.support import build_engine, release, sample_releases
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory):
+    return build_engine(tmp_path_factory.mktemp("engine"), abstain_threshold=0.3)
+
+
+def test_answer_quotes_the_release_with_a_numbered_citation(engine) -> None:
+    ans = engine.answer("Which countries receive the $180 million program?", as_of="2026-01-01")
+    assert not ans.abstained
+    assert "Guatemala" in ans.answer and "[1]" in ans.answer
+    assert ans.citations[0].n == 1
+    assert ans.citations[0].title == "Mexico and the U. S. continue migration talks"
+    assert "Haiti" in ans.citations[0].quote
+    assert ans.citations[0].quote in engine.get_release("seed").text
+
+
+def test_amount_written_differently_still_matches(engine) -> None:
+    ans = engine.answer("which countries get the $180M program", as_of="2026-01-01")
+    assert ans.citations and ans.citations[0].release_id == "seed"
+
+
+def test_every_marker_has_a_citation(engine) -> None:
+    import re
+
+    ans = engine.answer("How much security assistance did the Secretary announce for Ukraine?", as_of="2026-01-01")
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", ans.answer)}
+    assert markers and markers <= {c.n for c in ans.citations}
+
+
+def test_absent_topic_abstains_and_points_to_closest(engine) -> None:
+    ans = engine.answer("What is the recipe for sourdough bread?", as_of="2026-01-01")
+    assert ans.abstained
+    assert "does not seem to hold" in ans.answer
+    assert len(ans.citations) <= 3
+
+
+def test_date_window_from_the_question_picks_the_release_in_the_window(engine) -> None:
+    ans = engine.answer("How much security assistance for Ukraine was announced in June 2022?", as_of="2026-01-01")
+    assert ans.filters["since"] == "2022-06-01" and ans.filters["until"] == "2022-06-30"
+    assert ans.filters["window_from_question"]
+    assert not ans.abstained
+    assert "$1 billion" in ans.answer and "$60 million" not in ans.answer
+    assert "2022-06-01" in ans.answer  # the answer says which window it searched
+
+
+def test_relative_words_resolve_against_as_of(engine) -> None:
+    ans = engine.answer("What did the Secretary announce for Ukraine last June?", as_of="2022-07-10")
+    assert ans.filters["since"] == "2022-06-01"
+    ans2 = engine.answer("What did the Secretary announce for Ukraine last June?", as_of="2023-07-10")
+    assert ans2.filters["since"] == "2023-06-01"
+
+
+def test_undated_releases_rank_after_dated_matches(engine) -> None:
+    result = engine.search("migration talks Mexico Guatemala", since="2021-01-01", until="2022-12-31", k=5)
+    undated = [p.undated for p in result.passages]
+    assert any(undated), "the undated seed release must not be dropped by a date filter"
+    assert undated == sorted(undated), "undated releases come after every dated one"
+
+
+def test_explicit_filters_and_sources(engine) -> None:
+    result = engine.search("security assistance", source="statedept", k=5)
+    assert result.passages and all(p.source == "statedept" for p in result.passages)
+    assert len({p.release_id for p in result.passages}) == len(result.passages)  # grouped by release
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"question": ""}, "empty"),
+        ({"question": "x" * 2001}, "2000"),
+        ({"question": "ok?", "k": 0}, "k=0"),
+        ({"question": "ok?", "since": "June 2021"}, "ISO date"),
+        ({"question": "ok?", "since": "2022-01-02", "until": "2022-01-01"}, "after"),
+    ],
+)
+def test_bad_input_is_a_clear_query_error(engine, kwargs, needle) -> None:
+    question = kwargs.pop("question")
+    with pytest.raises(QueryError, match=needle):
+        engine.answer(question, **kwargs)
+
+
+def test_chroma_where_keeps_undated_in_a_window() -> None:
+    where = chroma_where(Filters(since=dt.date(2021, 6, 1), until=dt.date(2021, 6, 30)))
+    assert where == {"$or": [{"$and": [{"date_ord": {"$gt": 0}}, {"date_ord": {"$gte": 20210601}},
+                                       {"date_ord": {"$lte": 20210630}}]}, {"date_ord": 0}]}
+    assert chroma_where(Filters()) is None
+
+
+def test_one_long_release_cannot_fill_the_context(tmp_path: Path) -> None:
+    long_text = " ".join(f"Security assistance sentence number {i} for Ukraine is described here." for i in range(200))
+    eng = build_engine(tmp_path, [*sample_releases(), release("long", "Long release", long_text, "2022-01-01")])
+    result = eng.search("security assistance Ukraine", k=5)
+    ids = [p.release_id for p in result.passages]
+    assert ids.count("long") == 1 and len(ids) == len(set(ids))
