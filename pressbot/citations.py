@@ -3,11 +3,15 @@
 A draft answer cites passages by number (`[n]`, 1-based, in the order they were given).
 Each sentence is checked against the passages it cites:
 - numbers out of range are removed;
+- it must state something checkable: a fact (amount, number, date/year, name) or at least
+  `MIN_CONTENT_WORDS` content words -- "PWNED", "Yes." or "Here is the answer:" are dropped;
 - the facts it states (amounts, numbers, dates/years, names) must occur in the passage;
-- it must be semantically close to some sentence of the passage (cosine >= `min_similarity`).
+- it must be semantically close to a sentence of the passage, or to two neighbouring
+  sentences (an answer often joins them), with cosine >= `min_similarity`.
 A sentence its citations do not support is re-attributed to a passage that does support it,
 or dropped. The kept sentences are renumbered in order of first citation; each citation
-carries the passage sentence that best supports the cited sentence as its `quote`.
+carries the passage text that best supports the cited sentence as its `quote`.
+A mark written after the sentence's full stop ("... Haiti. [2]") belongs to that sentence.
 """
 
 from __future__ import annotations
@@ -19,11 +23,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pressbot.embeddings import PressbotEmbeddings
-from pressbot.lexical import _AMOUNT, _amount_token
+from pressbot.lexical import _AMOUNT, _amount_token, lexical_tokens
 from pressbot.sentences import split_sentences
 from pressbot.types import Citation, Passage
 
-_MARK = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+# one citation mark: [1], [1, 2]; several may follow each other: [1][2]
+CITATION_MARK = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+_LEADING_MARKS = re.compile(r"^(?:\s*\[\d+(?:\s*,\s*\d+)*\])+")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zà-ÿ]+(?:\s+[A-Z][a-zà-ÿ]+)*)")
 _STOP_NAMES = {
     "The",
@@ -43,6 +49,7 @@ _STOP_NAMES = {
     "A",
     "An",
 }
+MIN_CONTENT_WORDS = 3
 
 
 def _fold(text: str) -> str:
@@ -68,6 +75,12 @@ def supports(passage_text: str, sentence: str) -> bool:
     return all(_fold(n) in folded for n in names)
 
 
+def checkable(sentence: str) -> bool:
+    """The sentence states a fact, or enough content words to be compared with a passage."""
+    numbers, names = facts_of(sentence)
+    return bool(numbers or names) or len(lexical_tokens(sentence)) >= MIN_CONTENT_WORDS
+
+
 @dataclass
 class Checked:
     text: str
@@ -78,9 +91,28 @@ class Checked:
 
 def _split_marks(sentence: str) -> tuple[str, list[int]]:
     nums: list[int] = []
-    for m in _MARK.finditer(sentence):
+    for m in CITATION_MARK.finditer(sentence):
         nums.extend(int(x) for x in m.group(1).split(","))
-    return _MARK.sub("", sentence).strip(), nums
+    return CITATION_MARK.sub("", sentence).strip(), nums
+
+
+def _draft_sentences(draft: str) -> list[str]:
+    """Sentences of the draft, with marks that open a sentence given back to the one before."""
+    out: list[str] = []
+    for s in split_sentences(draft):
+        lead = _LEADING_MARKS.match(s)
+        if lead and out:
+            out[-1] += " " + lead.group(0).strip()
+            s = s[lead.end() :]
+        if s.strip():
+            out.append(s)
+    return out
+
+
+def _quote_units(passage: Passage) -> list[str]:
+    """The passage's sentences, then each pair of neighbours (singles first: ties go to them)."""
+    sents = [s for s in split_sentences(passage.text, passage.language) if s] or [passage.text]
+    return sents + [f"{a} {b}" for a, b in zip(sents, sents[1:], strict=False)]
 
 
 def check_answer(
@@ -92,11 +124,11 @@ def check_answer(
     cache: dict[str, np.ndarray] | None = None,
 ) -> Checked:
     cache = {} if cache is None else cache
-    sentences = [s for s in split_sentences(draft) if s.strip()]
-    # passage sentences, embedded once: the semantic check and the quotes use them
-    p_sents = [[s for s in split_sentences(p.text, p.language) if s] or [p.text] for p in passages]
-    flat = [s for group in p_sents for s in group]
-    bounds = np.cumsum([0] + [len(g) for g in p_sents])
+    sentences = _draft_sentences(draft)
+    # passage units, embedded once: the semantic check and the quotes use them
+    units = [_quote_units(p) for p in passages]
+    flat = [u for group in units for u in group]
+    bounds = np.cumsum([0] + [len(g) for g in units])
     p_vecs = embedder.encode_cached(flat, cache)
     bare = [_split_marks(s) for s in sentences]
     s_vecs = embedder.encode_cached([b for b, _ in bare], cache)
@@ -104,13 +136,16 @@ def check_answer(
     def best_in(i: int, vec: np.ndarray) -> tuple[float, str]:
         sims = p_vecs[bounds[i] : bounds[i + 1]] @ vec
         j = int(np.argmax(sims))
-        return float(sims[j]), p_sents[i][j]
+        return float(sims[j]), units[i][j]
 
     kept: list[tuple[str, list[tuple[int, str]]]] = []
     dropped: list[str] = []
     corrected = 0
     for (text, nums), vec in zip(bare, s_vecs, strict=True):
         if not text:
+            continue
+        if not checkable(text):
+            dropped.append(text)
             continue
         valid = [n - 1 for n in dict.fromkeys(nums) if 1 <= n <= len(passages)]
         ok = []
@@ -120,9 +155,8 @@ def check_answer(
                 ok.append((i, quote))
         if not ok:
             # re-attribute: the passage that supports it best, if any does
-            ranked = sorted(range(len(passages)), key=lambda i: -best_in(i, vec)[0])
-            for i in ranked:
-                sim, quote = best_in(i, vec)
+            best = sorted(((*best_in(i, vec), i) for i in range(len(passages))), key=lambda t: -t[0])
+            for sim, quote, i in best:
                 if sim >= min_similarity and supports(passages[i].text, text):
                     ok = [(i, quote)]
                     corrected += 1

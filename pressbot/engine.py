@@ -103,6 +103,29 @@ class Engine:
         self, question: str, *, k: int | None = None, **filter_args: Any
     ) -> tuple[Answer, list[Passage]]:
         """The Answer and the passages it was drawn from, best first (the evals score retrieval)."""
+        for step in self._answer_steps(question, k, filter_args, stream=False):
+            if isinstance(step, tuple):
+                return step
+        raise AssertionError("_answer_steps ends with the Answer")
+
+    def stream(self, question: str, *, k: int | None = None, **filter_args: Any) -> Iterator[str | Answer]:
+        """Answer text as it is produced, then the final Answer (citations checked).
+
+        With an LLM the pieces are the model's draft as it arrives: a preview, since the check may
+        drop sentences and renumber citations; faces replace it with the final Answer. The
+        extractive answerer yields its checked text in one piece."""
+        for step in self._answer_steps(question, k, filter_args, stream=True):
+            if isinstance(step, str):
+                yield step
+                continue
+            if self.chat_model is None:
+                yield step[0].answer
+            yield step[0]
+
+    def _answer_steps(
+        self, question: str, k: int | None, filter_args: dict[str, Any], *, stream: bool
+    ) -> Iterator[str | tuple[Answer, list[Passage]]]:
+        """Draft pieces (only when streaming from an LLM), then (Answer, passages)."""
         t0 = time.perf_counter()
         _validate(question)
         k = _k(k, self.settings.k)
@@ -114,9 +137,16 @@ class Engine:
         timings = {"search": (t1 - t0) * 1e3}
         cache: dict[str, Any] = {}  # sentence vectors, shared by scoring and checking
         if self.chat_model is not None:
-            from pressbot.llm import draft_answer
+            from pressbot.llm import clean_draft, draft_answer, stream_draft
 
-            draft = draft_answer(self.chat_model, question, passages, window=_window_text(f))
+            if stream:
+                pieces: list[str] = []
+                for piece in stream_draft(self.chat_model, question, passages, window=_window_text(f)):
+                    pieces.append(piece)
+                    yield piece
+                draft = clean_draft("".join(pieces))
+            else:
+                draft = draft_answer(self.chat_model, question, passages, window=_window_text(f))
             checked = check_answer(draft, passages, self.index.embedder, cache=cache)
             evidence = 1.0 if checked.citations else 0.0
             text, citations = checked.text, checked.citations
@@ -159,13 +189,7 @@ class Engine:
                 "latency_ms": ans.timings_ms["total"],
             },
         )
-        return ans, passages
-
-    def stream(self, question: str, **kwargs: Any) -> Iterator[str | Answer]:
-        """Answer text as it is produced, then the final Answer (citations checked)."""
-        ans = self.answer(question, **kwargs)
-        yield ans.answer
-        yield ans
+        yield ans, passages
 
 
 def _validate(question: str) -> None:
