@@ -1,0 +1,331 @@
+"""The Slack face: a slack-bolt App that answers questions with `engine.answer()`.
+
+It answers @mentions (`app_mention`, or a channel `message` that mentions the bot), direct
+messages (`message` with channel_type `im`) and `/ask question`. Each question gets exactly
+one reply, in its thread: "Searching the archive…" at once, then replaced (`chat.update`)
+by the answer with its sources and feedback buttons. Bolt acknowledges events before the
+listeners run (process_before_response=False), so a slow answer never delays the ack;
+`/ask` acks first, then answers through `respond`.
+
+Slack's rules (DESIGN.md): retries and the app_mention + message pair are deduplicated
+(`slack_dedupe`); other bots' messages are ignored (Bolt already ignores the bot's own);
+429s are retried after Retry-After by slack_sdk's RateLimitErrorRetryHandler; posting is
+paced to about one message per second per channel; Slack API errors are logged with their
+context, never raised; a failure while answering posts a short apology in the thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.error import URLError
+
+from pydantic import SecretStr
+from slack_bolt import App, BoltContext, Respond
+from slack_bolt.error import BoltError
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+from bot.slack_dedupe import Deduper, event_keys
+from bot.slack_feedback import FeedbackStore
+from bot.slack_format import (
+    APOLOGY_TEXT,
+    FEEDBACK_ACTIONS,
+    PROGRESS_TEXT,
+    answer_message,
+    notice_message,
+    unescape,
+)
+from pressbot.config import Settings
+from pressbot.engine import Engine
+from pressbot.errors import ConfigError, QueryError
+from pressbot.types import Answer
+
+log = logging.getLogger(__name__)
+
+USAGE_TEXT = "Ask me about the press releases, e.g. “Which countries receive the $180 million program?”"
+THANKS_TEXT = {"helpful": "Thanks, noted: helpful.", "not_helpful": "Thanks, noted: not helpful. We will look into it."}
+SETUP_DOC = "see docs/slack.md"
+HINTS = {
+    "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-…) from the app's OAuth & Permissions page",
+    "SLACK_APP_TOKEN": "an app-level token (xapp-…) with the connections:write scope, from Basic Information",
+    "SLACK_SIGNING_SECRET": "the Signing Secret from the app's Basic Information > App Credentials",
+}
+ERROR_HINTS = {
+    "not_in_channel": "invite the bot to the channel (/invite @pressbot)",
+    "channel_not_found": "the channel is gone or the bot cannot see it",
+    "invalid_auth": "the bot token was rejected; check SLACK_BOT_TOKEN",
+    "not_authed": "no token was sent; check SLACK_BOT_TOKEN",
+    "account_inactive": "the bot token was revoked; reinstall the app",
+}
+_PLACEHOLDER = re.compile(r"\.\.\.|…|change[-_ ]?me|your[-_ ]|replace|placeholder|^<|^todo$|^none$|^x+$", re.IGNORECASE)
+_ANSWERABLE_SUBTYPES = {None, "thread_broadcast", "file_share"}
+ANSWER_WORKERS = 4  # engine calls at once; the engine is CPU-bound, more would only queue on the cores
+
+
+def require_secret(value: SecretStr | None, name: str, *, prefix: str | None = None) -> str:
+    """The secret's value, or a ConfigError naming the variable when it is missing or a placeholder."""
+    raw = value.get_secret_value().strip() if value is not None else ""
+    where = f"{name} (or PRESSBOT_{name})"
+    hint = f"set it to {HINTS.get(name, 'the value from your Slack app')}; {SETUP_DOC}"
+    if not raw:
+        raise ConfigError(f"{where} is not set; {hint}")
+    bare_prefix = prefix is not None and raw.rstrip("-") == prefix.rstrip("-")
+    if _PLACEHOLDER.search(raw) or bare_prefix:
+        raise ConfigError(f"{where} is a placeholder ({raw!r}), not a real value; {hint}")
+    if prefix and not raw.startswith(prefix):
+        raise ConfigError(f"{where} should start with {prefix!r} (it starts with {raw[:5]!r}); {hint}")
+    return raw
+
+
+def build_web_client(settings: Settings, token: str) -> WebClient:
+    """The Web API client: base URL from settings, retries on connection errors and on 429."""
+    base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
+    return WebClient(
+        token=token,
+        base_url=base_url,
+        timeout=30,
+        retry_handlers=[ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler(max_retry_count=3)],
+    )
+
+
+class ChannelPacer:
+    """About one message per second per channel (Slack's posting limit), across threads."""
+
+    def __init__(
+        self,
+        interval_s: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.interval_s = interval_s
+        self._clock, self._sleep = clock, sleep
+        self._next: dict[str, float] = {}  # channel -> earliest time of its next post
+        self._lock = threading.Lock()
+
+    def wait(self, channel: str) -> None:
+        with self._lock:
+            now = self._clock()
+            if len(self._next) > 1000:  # forget idle channels
+                self._next = {c: t for c, t in self._next.items() if t > now}
+            slot = max(now, self._next.get(channel, now))
+            self._next[channel] = slot + self.interval_s
+        if slot > now:
+            self._sleep(slot - now)
+
+
+def _api_error(method: str, exc: Exception, **context: Any) -> None:
+    """Log a failed Slack call with what was being done; never raise."""
+    where = " ".join(f"{k}={v}" for k, v in context.items() if v)
+    if isinstance(exc, SlackApiError):
+        code = exc.response.get("error", "unknown_error") if exc.response is not None else "unknown_error"
+        hint = ERROR_HINTS.get(code, "")
+        log.error("Slack %s failed: %s (%s)%s", method, code, where, f"; {hint}" if hint else "")
+    else:
+        log.error("Slack %s failed: %s: %s (%s)", method, type(exc).__name__, exc, where)
+
+
+class _Replier:
+    """Posts into one thread: the progress note, then the answer or an apology in its place."""
+
+    def __init__(self, client: WebClient, pacer: ChannelPacer, channel: str, thread_ts: str) -> None:
+        self.client, self.pacer, self.channel, self.thread_ts = client, pacer, channel, thread_ts
+        self.placeholder_ts: str | None = None
+
+    def start(self) -> bool:
+        self.placeholder_ts = self.post(notice_message(PROGRESS_TEXT))
+        return self.placeholder_ts is not None
+
+    def post(self, message: dict[str, Any]) -> str | None:
+        self.pacer.wait(self.channel)
+        try:
+            resp = self.client.chat_postMessage(
+                channel=self.channel, thread_ts=self.thread_ts, unfurl_links=False, unfurl_media=False, **message
+            )
+            return str(resp["ts"])
+        except Exception as exc:  # noqa: BLE001 - a Slack failure is logged, never crashes the app
+            _api_error("chat.postMessage", exc, channel=self.channel, thread_ts=self.thread_ts)
+            return None
+
+    def finish(self, message: dict[str, Any]) -> None:
+        """Replace the progress note; post anew if it cannot be updated."""
+        if self.placeholder_ts is not None:
+            try:
+                self.client.chat_update(channel=self.channel, ts=self.placeholder_ts, **message)
+                return
+            except Exception as exc:  # noqa: BLE001
+                _api_error("chat.update", exc, channel=self.channel, ts=self.placeholder_ts)
+        self.post(message)
+
+
+def question_text(text: str, bot_user_id: str | None) -> str:
+    """The question in a message: the bot's mention removed, Slack's escaping undone."""
+    if bot_user_id:
+        text = re.sub(rf"<@{re.escape(bot_user_id)}(\|[^>]*)?>", " ", text)
+    return " ".join(unescape(text).split())
+
+
+def _from_a_bot(event: dict[str, Any]) -> bool:
+    return bool(event.get("bot_id")) or event.get("subtype") == "bot_message" or bool(event.get("bot_profile"))
+
+
+def create_slack_app(
+    settings: Settings,
+    engine: Engine,
+    *,
+    client: WebClient | None = None,
+    feedback: FeedbackStore | None = None,
+    deduper: Deduper | None = None,
+    pacer: ChannelPacer | None = None,
+) -> App:
+    """The Bolt app. Calls Slack's auth.test once (Bolt's token check): a rejected token is a ConfigError.
+
+    `client` defaults to a WebClient for settings.slack_bot_token at settings.slack_api_url.
+    The signing secret (HTTP mode) comes from settings; Socket Mode does not need it.
+    """
+    if client is None:
+        client = build_web_client(settings, require_secret(settings.slack_bot_token, "SLACK_BOT_TOKEN", prefix="xoxb-"))
+    feedback = feedback or FeedbackStore.from_settings(settings)
+    deduper = deduper or Deduper()
+    pacer = pacer or ChannelPacer()
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    try:
+        app = App(client=client, signing_secret=secret, process_before_response=False)
+    except BoltError as exc:
+        raise ConfigError(
+            f"Slack rejected SLACK_BOT_TOKEN at {client.base_url} ({exc}); check the token, {SETUP_DOC}"
+        ) from None
+    except (URLError, OSError) as exc:
+        raise ConfigError(
+            f"cannot reach the Slack Web API at {client.base_url}: {exc}; check PRESSBOT_SLACK_API_URL and the network"
+        ) from None
+
+    # Answers run in a pool of their own, not in Bolt's listener threads: a busy engine then
+    # never delays the ack of a slash command or a button click (Bolt waits for those acks,
+    # in HTTP mode on the server's event loop).
+    answers = ThreadPoolExecutor(max_workers=ANSWER_WORKERS, thread_name_prefix="pressbot-answer")
+
+    def in_background(fn: Callable[..., None], *args: Any) -> None:
+        def run() -> None:
+            try:
+                fn(*args)
+            except Exception:  # a bug must show in the log, not vanish in a Future
+                log.exception("Slack answer task %s failed", fn.__name__)
+
+        answers.submit(run)
+
+    def answer(question: str) -> tuple[Answer | None, dict[str, Any] | None]:
+        """(the answer, None) or (None, a message saying why there is none)."""
+        if not question:
+            return None, notice_message(USAGE_TEXT)
+        try:
+            return engine.answer(question), None
+        except QueryError as exc:
+            return None, notice_message(f"I could not answer that: {exc}")
+        except Exception:
+            log.exception("answering failed", extra={"event": "slack_answer_failed", "question": question})
+            return None, notice_message(APOLOGY_TEXT)
+
+    def record(ans: Answer, **where: str | None) -> str | None:
+        try:
+            return feedback.record_answer(ans, **where)
+        except Exception:  # the answer still goes out, without feedback buttons
+            log.exception("cannot record the answer for feedback in %s", feedback.path)
+            return None
+
+    def answer_in_thread(client: WebClient, channel: str, thread_ts: str, question: str, user: str | None) -> None:
+        t0 = time.perf_counter()
+        replier = _Replier(client, pacer, channel, thread_ts)
+        if not replier.start():
+            return  # Slack refused the progress note (logged); the answer would be refused too
+        ans, notice = answer(question)
+        if ans is not None:
+            answer_id = record(ans, channel=channel, thread_ts=thread_ts, asked_by=user)
+            replier.finish(answer_message(ans, answer_id=answer_id))
+        else:
+            replier.finish(notice or notice_message(APOLOGY_TEXT))
+        log.info(
+            "slack answer",
+            extra={"event": "slack_answer", "channel": channel, "thread_ts": thread_ts, "question": question,
+                   "answered": ans is not None, "abstained": ans.abstained if ans else None,
+                   "latency_ms": round((time.perf_counter() - t0) * 1e3, 1)},
+        )
+
+    def on_question_event(body: dict[str, Any], event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+        if _from_a_bot(event) or event.get("subtype") not in _ANSWERABLE_SUBTYPES:
+            return
+        if event.get("user") and event.get("user") == context.bot_user_id:
+            return
+        if not deduper.first_time(event_keys(body, event)):
+            log.info("duplicate delivery ignored: event_id=%s channel=%s ts=%s",
+                     body.get("event_id"), event.get("channel"), event.get("ts"))
+            return
+        channel, ts = event["channel"], event["ts"]
+        thread_ts = event.get("thread_ts") or ts
+        question = question_text(event.get("text") or "", context.bot_user_id)
+        in_background(answer_in_thread, client, channel, thread_ts, question, event.get("user"))
+
+    @app.event("app_mention")
+    def on_mention(body: dict[str, Any], event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+        on_question_event(body, event, context, client)
+
+    @app.event("message")
+    def on_message(body: dict[str, Any], event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+        # DMs; and channel messages that mention the bot, in case app_mention is not subscribed
+        # (when it is, the pair is deduplicated on channel + ts)
+        mentioned = bool(context.bot_user_id) and f"<@{context.bot_user_id}" in (event.get("text") or "")
+        if event.get("channel_type") == "im" or mentioned:
+            on_question_event(body, event, context, client)
+
+    @app.command("/ask")
+    def on_ask(ack: Callable[..., None], command: dict[str, Any], respond: Respond) -> None:
+        question = question_text(command.get("text") or "", None)
+        if not question:
+            ack(response_type="ephemeral", text=USAGE_TEXT)
+            return
+        ack(response_type="ephemeral", text=PROGRESS_TEXT)
+        in_background(answer_command, respond, command, question)
+
+    def answer_command(respond: Respond, command: dict[str, Any], question: str) -> None:
+        ans, notice = answer(question)
+        if ans is not None:
+            answer_id = record(ans, channel=command.get("channel_id"), asked_by=command.get("user_id"))
+            message = answer_message(ans, answer_id=answer_id, asked_by=command.get("user_id"))
+            _respond(respond, response_type="in_channel", unfurl_links=False, **message)
+        else:
+            _respond(respond, response_type="ephemeral", **(notice or notice_message(APOLOGY_TEXT)))
+
+    @app.action(re.compile(r"^feedback_(helpful|not_helpful)$"))
+    def on_feedback(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        verdict = FEEDBACK_ACTIONS[action["action_id"]]
+        user = (body.get("user") or {}).get("id", "")
+        try:
+            shown = (body.get("message") or {}).get("text", "")
+            stored = feedback.add_feedback(action.get("value", ""), user=user, verdict=verdict, answer_text=shown)
+        except Exception:
+            log.exception("cannot store feedback %s from %s in %s", verdict, user, feedback.path)
+            return
+        if not stored["known_answer"]:
+            log.warning("feedback for an answer this store never recorded (answer_id=%s)", action.get("value"))
+        log.info("slack feedback", extra={"event": "slack_feedback", "verdict": verdict, "user": user,
+                                          "answer_id": action.get("value")})
+        if body.get("response_url"):
+            _respond(respond, response_type="ephemeral", replace_original=False, text=THANKS_TEXT[verdict])
+
+    return app
+
+
+def _respond(respond: Respond, **message: Any) -> None:
+    try:
+        resp = respond(**message)
+        if resp.status_code != 200:
+            log.error("Slack response_url post failed: HTTP %s %s", resp.status_code, resp.body)
+    except Exception as exc:  # noqa: BLE001
+        _api_error("response_url", exc)

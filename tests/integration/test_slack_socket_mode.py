@@ -1,0 +1,188 @@
+"""Slack in Socket Mode: Bolt's SocketModeHandler connects to a local websocket server that the
+fake `apps.connections.open` points to. The server says hello, sends envelopes (an event, a
+slash command, a redelivery), collects the client's acks, then asks it to `disconnect`; the
+client opens a new connection and carries on. Also: `pressbot slack`'s start-up errors."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.server import ServerConnection, serve
+
+from bot.slack_app import create_slack_app
+from bot.slack_format import PROGRESS_TEXT
+from pressbot.engine import Engine
+from tests.integration.fake_slack import FakeSlack
+from tests.integration.test_slack_http import answered, event_callback, mention, message, new_ts
+from tests.support import build_engine, settings_for
+
+HAITI = "What humanitarian assistance goes to Haiti?"
+
+
+class SocketModeServer:
+    """Slack's side of Socket Mode: one websocket per connection, scripted by the test."""
+
+    def __init__(self) -> None:
+        self.connections: list[ServerConnection] = []
+        self.received: queue.Queue[tuple[int, dict[str, Any]]] = queue.Queue()  # (connection number, message)
+        self._connected = threading.Condition()
+        self._server = serve(self._handle, "127.0.0.1", 0)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-socket-mode", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self._server.socket.getsockname()[1]}/link/?ticket=t1&app_id=A0APP"
+
+    def __enter__(self) -> SocketModeServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._thread.join(5)
+
+    def _handle(self, ws: ServerConnection) -> None:
+        with self._connected:
+            self.connections.append(ws)
+            number = len(self.connections)
+            self._connected.notify_all()
+        ws.send(json.dumps({
+            "type": "hello", "num_connections": number,
+            "debug_info": {"host": "fake-socket-mode", "approximate_connection_time": 18060},
+            "connection_info": {"app_id": "A0APP"},
+        }))
+        try:
+            for raw in ws:
+                self.received.put((number, json.loads(raw)))
+        except ConnectionClosed:
+            pass
+
+    def wait_connections(self, n: int, timeout: float = 10) -> ServerConnection:
+        with self._connected:
+            assert self._connected.wait_for(lambda: len(self.connections) >= n, timeout), f"no connection #{n}"
+            return self.connections[n - 1]
+
+    def wait_ack(self, envelope_id: str, timeout: float = 5) -> tuple[int, dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while True:
+            number, msg = self.received.get(timeout=max(0.01, deadline - time.monotonic()))
+            if msg.get("envelope_id") == envelope_id:
+                return number, msg
+
+
+def envelope(envelope_id: str, kind: str, payload: dict[str, Any], retry_attempt: int = 0) -> str:
+    return json.dumps({
+        "envelope_id": envelope_id, "type": kind, "payload": payload, "retry_attempt": retry_attempt,
+        "retry_reason": "timeout" if retry_attempt else "", "accepts_response_payload": kind != "events_api",
+    })
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    return build_engine(tmp_path_factory.mktemp("slack-socket"), abstain_threshold=0.0)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as server:
+        yield server
+
+
+def test_events_acks_disconnect_and_reconnect(engine: Engine, fake: FakeSlack, tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, slack_bot_token=fake.bot_token, slack_app_token=fake.app_token,
+                            slack_api_url=fake.url)
+    with SocketModeServer() as slack:
+        fake.socket_url = slack.url
+        handler = SocketModeHandler(create_slack_app(settings, engine), fake.app_token)
+        try:
+            handler.connect()
+            first = slack.wait_connections(1)
+
+            ev = mention(HAITI, channel="C1")
+            t0 = time.monotonic()
+            first.send(envelope("env-1", "events_api", event_callback(ev, "Ev1")))
+            number, ack = slack.wait_ack("env-1")
+            assert number == 1 and ack == {"envelope_id": "env-1"}
+            assert time.monotonic() - t0 < 3
+            assert fake.wait_for(answered("C1", ev["ts"]))
+            assert "<https://example.org/wh-haiti|Statement on Haiti>" in json.dumps(fake.thread("C1", ev["ts"]))
+
+            # Slack rotates the connection: the client asks for a new URL and reconnects
+            first.send(json.dumps({"type": "disconnect", "reason": "refresh_requested",
+                                   "debug_info": {"host": "fake-socket-mode"}}))
+            second = slack.wait_connections(2)
+            assert len(fake.calls_to("apps.connections.open", ok=True)) == 2
+
+            # on the new connection: the same event redelivered (acked, not answered twice), a DM,
+            # and a slash command whose ack carries the progress note
+            second.send(envelope("env-1b", "events_api", event_callback(ev, "Ev1"), retry_attempt=1))
+            dm = message("Which countries receive the $180 million program?", channel="D2", ts=new_ts())
+            second.send(envelope("env-2", "events_api", event_callback(dm, "Ev2")))
+            command = {"command": "/ask", "text": HAITI, "user_id": "U5", "channel_id": "C5", "team_id": "T0TEAM",
+                       "response_url": fake.response_url("cmd"), "trigger_id": "t1", "token": "legacy"}
+            second.send(envelope("env-3", "slash_commands", command))
+            assert slack.wait_ack("env-1b")[0] == 2
+            assert slack.wait_ack("env-2")[0] == 2
+            number, ack = slack.wait_ack("env-3")
+            assert number == 2 and ack["payload"]["text"] == PROGRESS_TEXT
+
+            assert fake.wait_for(answered("D2", dm["ts"]))
+            assert "Guatemala" in fake.thread("D2", dm["ts"])[0]["text"]
+            assert fake.wait_for(lambda f: f.calls_to("respond:cmd"))
+            time.sleep(0.5)
+            assert len(fake.thread("C1", ev["ts"])) == 1  # the redelivery was not answered again
+            assert [c.params["channel"] for c in fake.calls_to("chat.postMessage")] == ["C1", "D2"]
+        finally:
+            handler.close()
+
+
+def _cli() -> Any:
+    from bot.cli import _settings, cli
+    from bot.slack_cli import register
+
+    register(cli, _settings)
+    return cli
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxb-..."}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1-2-abc"}, "SLACK_APP_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_APP_TOKEN": "changeme"}, "SLACK_APP_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_APP_TOKEN": "xoxb-1-2-abc"}, "SLACK_APP_TOKEN"),
+    ],
+)
+def test_pressbot_slack_names_the_missing_or_placeholder_token(
+    env: dict[str, str], named: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "PRESSBOT_SLACK_BOT_TOKEN", "PRESSBOT_SLACK_APP_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)  # no .env from the checkout
+    result = CliRunner().invoke(_cli(), ["--data-dir", str(tmp_path), "slack"], env=env)
+    assert result.exit_code == 2, result.output
+    assert f"error: {named}" in result.output and "docs/slack.md" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_pressbot_slack_reports_a_refused_app_token(
+    engine: Engine, fake: FakeSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    env = {"SLACK_BOT_TOKEN": fake.bot_token, "SLACK_APP_TOKEN": "xapp-1-revoked", "PRESSBOT_SLACK_API_URL": fake.url,
+           "PRESSBOT_EMBEDDING_MODEL": "hash-64", "PRESSBOT_FEEDBACK_DB": str(tmp_path / "fb.sqlite3")}
+    data_dir = engine.settings.data_dir
+    result = CliRunner().invoke(_cli(), ["--data-dir", str(data_dir), "slack"], env=env)
+    assert result.exit_code == 2, result.output
+    assert "SLACK_APP_TOKEN" in result.output and "invalid_auth" in result.output
