@@ -46,15 +46,29 @@ class Chunker:
                 pieces.append((" ".join(cur), cur_n))
                 cur, cur_n = [], 0
             if n > budget:  # one "word" over budget (a URL, a table): cut by characters
-                step = max(1, len(word) * budget // (n + 1))
-                for i in range(0, len(word), step):
-                    part = word[i : i + step]
-                    pieces.append((part, self.embedder.count_tokens(part)))
+                pieces.extend(self._split_word(word, n, budget))
                 continue
             cur.append(word)
             cur_n += n
         if cur:
             pieces.append((" ".join(cur), cur_n))
+        return pieces
+
+    def _split_word(self, word: str, n: int, budget: int) -> list[tuple[str, int]]:
+        """Character pieces of a word, each measured to fit: token density varies along a word
+        (letters vs. punctuation), so a piece sized from the average is halved until it fits."""
+        pieces: list[tuple[str, int]] = []
+        start, step = 0, max(1, len(word) * budget // (n + 1))
+        while start < len(word):
+            size = step
+            part = word[start : start + size]
+            count = self.embedder.count_tokens(part)
+            while count > budget and size > 1:
+                size //= 2
+                part = word[start : start + size]
+                count = self.embedder.count_tokens(part)
+            pieces.append((part, count))
+            start += size
         return pieces
 
     def chunk(self, release: Release) -> list[Chunk]:

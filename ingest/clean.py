@@ -16,16 +16,17 @@ import unicodedata
 
 # Spaces that should read as a plain space; invisible characters that only break words apart
 # (the White House titles carry U+2060 word joiners inside "COVID-19").
-_SPACE_CHARS = dict.fromkeys(map(ord, "\u00a0\u2007\u202f\u2009\u200a\u2002\u2003\u3000\t\f\v"), " ")
-_DROP_CHARS = dict.fromkeys(map(ord, "\u200b\u2060\ufeff\u00ad"), None)
-_CHAR_TABLE = {**_SPACE_CHARS, **_DROP_CHARS}
+_SPACE_CHARS = re.compile("[\u00a0\u2007\u202f\u2009\u200a\u2002\u2003\u3000\t\f\v]")
+_DROP_CHARS = re.compile("[\u200b\u2060\ufeff\u00ad]")
 
 
 def normalize_chars(text: str) -> str:
     """Unify newlines, compose accents (NFC), turn exotic spaces into spaces, drop joiners."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
-    text = unicodedata.normalize("NFC", text)
-    return text.translate(_CHAR_TABLE)
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+        text = _DROP_CHARS.sub("", text)
+    return _SPACE_CHARS.sub(" ", text)
 
 
 # --- pandoc escapes -------------------------------------------------------------------------
@@ -52,7 +53,7 @@ _PARK_BASE = 0xF0000
 def _park(m: re.Match[str]) -> str:
     ch = m.group(1)
     if ch == "\n":
-        return "  \n"  # an ordinary Markdown hard break
+        return HARD_BREAK + "\n"
     if ch == " ":
         return "\u00a0"
     return chr(_PARK_BASE + ord(ch))
@@ -96,18 +97,29 @@ _OPENER_LINES = re.compile(
 )
 
 
+_CHROME_MAX_CHARS = 60  # every chrome line is short; long lines skip the regexes (speed)
+
+
 def is_chrome_line(line: str) -> bool:
     """True for a line that is web chrome or an end marker rather than content."""
     s = line.strip()
-    return bool(s) and bool(_CHROME_LINES.match(s) or _MARKER_LINE.match(s))
+    if not s or (len(s) > _CHROME_MAX_CHARS and s[0] not in "#*_=~-–—•·."):
+        return False
+    return bool(_CHROME_LINES.match(s) or _MARKER_LINE.match(s))
+
+
+# An end mark glued to the last sentence: "... vice Russell Vought. ###"
+_TRAILING_MARK = re.compile(r"\s*(?:#\s*){3}$")
 
 
 def drop_boilerplate(text: str) -> str:
-    """Remove chrome/marker lines (left as blank lines, so paragraphs stay apart) and an
-    issuing-office opener on the first content line."""
+    """Remove chrome/marker lines (left as blank lines, so paragraphs stay apart), end marks
+    glued to a line, and an issuing-office opener on the first content line."""
     out: list[str] = []
     seen_content = False
     for line in text.split("\n"):
+        if line.endswith("#"):
+            line = _TRAILING_MARK.sub("", line)
         s = line.strip()
         if s and (is_chrome_line(s) or (not seen_content and _OPENER_LINES.match(s))):
             out.append("")
@@ -119,13 +131,20 @@ def drop_boilerplate(text: str) -> str:
 
 # --- hard wraps -------------------------------------------------------------------------------
 
-# Letters count as list markers only in parentheses: a wrapped line may well start "U. S.".
-_LIST_ITEM = re.compile(r"^(?:[-*+•·▪●]\s+|\(?\d{1,3}[.)]\s+|\(?[a-zA-Z]{1,4}\)\s+)")
+# Letters count as list markers only as "(a)"/"(iv)"/"(A)"/"a)": a wrapped line may start
+# "U. S.", "(PSAs) and", "rice) rather than" or "(202) 646-3272".
+_LIST_ITEM = re.compile(r"^(?:[-*+•·▪●]\s+|\(?\d{1,2}[.)]\s+|\((?:[a-z]|[A-Z]|[ivx]{2,4})\)\s+|[a-z]\)\s+)")
+# Markdown lists use only these markers, and a list cannot interrupt a paragraph.
+_MD_LIST_ITEM = re.compile(r"^(?:[-*+]|\d{1,3}[.)])\s+")
 _HEADING = re.compile(r"^#{1,6}\s")
+# An explicit line break (<br>, pandoc's backslash-newline) travels as this private-use
+# character (str.strip keeps it) until unwrap has run. Trailing double spaces count only in
+# plain text: pandoc leaves them all over its output, mostly where no break was meant.
+HARD_BREAK = "\U000f0100"
 
 
-def _hard_break(line: str) -> bool:
-    return line.endswith("  ") or line.endswith("\\")
+def _hard_break(line: str, markdown: bool) -> bool:
+    return line.endswith(HARD_BREAK) or (not markdown and line.endswith("  "))
 
 
 def _wrap_width(lines: list[str]) -> int | None:
@@ -140,41 +159,49 @@ def _wrap_width(lines: list[str]) -> int | None:
     p90 = lengths[int(len(lengths) * 0.9) - 1]
     if p90 > 100 or p90 < 30:
         return None
-    return p90
+    near_width = sum(1 for n in lengths if n >= 0.7 * p90)
+    return p90 if near_width >= 0.5 * len(lengths) else None  # most lines end near the margin
 
 
 def unwrap(text: str, *, soft_wrap: bool | None = None) -> str:
     """Join the lines of a paragraph; keep paragraph breaks, list items and hard breaks.
 
-    soft_wrap=True is Markdown semantics (a single newline is a space). None decides from the
-    text: a hard-wrapped text is joined except after a short line (a paragraph or heading
-    that ended early); otherwise single newlines are kept as they are.
+    soft_wrap=True is Markdown semantics (a single newline is a space; list items start a
+    new line only inside a list). None decides from the text: a hard-wrapped text is joined
+    except after a short line (a paragraph or heading that ended early); otherwise single
+    newlines are kept as they are.
     """
+    markdown = soft_wrap is True
     lines = text.split("\n")
     width = None
-    if soft_wrap is None:
+    if not markdown:
         width = _wrap_width(lines)
         if width is None:
-            return "\n".join(ln.rstrip() for ln in lines)
+            return "\n".join(ln.rstrip() for ln in lines).replace(HARD_BREAK, "")
     out: list[str] = []
     prev_joinable = False
+    in_list = False
     for raw in lines:
-        s = raw.strip()
+        s = raw.strip().rstrip(HARD_BREAK).rstrip()
         if not s:
             out.append("")
-            prev_joinable = False
+            prev_joinable = in_list = False
             continue
-        starts_block = bool(_LIST_ITEM.match(s) or _HEADING.match(s))
-        if prev_joinable and not starts_block:
-            out[-1] = out[-1].rstrip("\\ ") + " " + s
+        if markdown:
+            is_item = bool(_MD_LIST_ITEM.match(s)) and (in_list or not prev_joinable)
+            in_list = in_list or is_item
+        else:
+            is_item = bool(_LIST_ITEM.match(s))
+        if prev_joinable and not is_item and not _HEADING.match(s):
+            hyphenated = not markdown and re.search(r"[^\W\d]-$", out[-1]) and s[0].islower()
+            out[-1] += s if hyphenated else " " + s  # "gov-" + "ernment" keeps its hyphen
         else:
             out.append(s)
-        # whether the next line may continue this one
-        full = width is None or len(raw.rstrip()) >= 0.6 * width
-        prev_joinable = full and not _hard_break(raw) and not _HEADING.match(out[-1])
-        if _hard_break(raw):
-            out[-1] = out[-1].rstrip("\\ ")
-    return "\n".join(out)
+        full = width is None or len(raw.rstrip()) >= 0.6 * width  # a short line ends a paragraph
+        prev_joinable = full and not (
+            _HEADING.match(out[-1]) or _hard_break(raw, markdown) or raw.rstrip().endswith(HARD_BREAK)
+        )
+    return "\n".join(out).replace(HARD_BREAK, "")
 
 
 # --- whitespace -------------------------------------------------------------------------------
@@ -182,8 +209,8 @@ def unwrap(text: str, *, soft_wrap: bool | None = None) -> str:
 
 def normalize_whitespace(text: str) -> str:
     """Single spaces inside lines, no trailing spaces, at most one blank line between blocks."""
-    lines = [re.sub(r"[ \t]{2,}", " ", ln).strip() for ln in text.split("\n")]
-    text = "\n".join(lines)
+    text = re.sub(r"[ \t]{2,}", " ", text)
+    text = "\n".join(ln.strip() for ln in text.split("\n"))
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip()
 
@@ -217,7 +244,7 @@ def strip_inline_html(text: str) -> str:
     text = _RE_DROP_ELEMENTS.sub("", text)
     text = _RE_AUTOLINK.sub(r"\1", text)
     text = _RE_CELL_BOUNDARY.sub(" | ", text)
-    text = _RE_BR.sub("  \n", text)
+    text = _RE_BR.sub(HARD_BREAK + "\n", text)
     text = _RE_LI.sub("\n\n- ", text)
     text = _RE_BLOCK_TAG.sub("\n\n", text)
     text = _RE_ANY_TAG.sub("", text)
@@ -225,13 +252,17 @@ def strip_inline_html(text: str) -> str:
 
 
 _RE_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
-_RE_LINK = re.compile(r"\[([^\]]*)\]\(((?:[^()\s]|\([^()\s]*\))*)(?:\s+\"[^\"]*\")?\)")
+_URL_PARENS = r"(?:[^()\s]|\((?:[^()\s]|\([^()\s]*\))*\))*"  # two levels: ".../(S(x))/..."
+_RE_LINK = re.compile(rf"\[([^\]]*)\]\(({_URL_PARENS})(?:\s+\"[^\"]*\")?\)")
+# A last resort for links whose URL has unbalanced parentheses (text fragments such as
+# "#:~:text=(USW,"): the URL ends at the first ")" that is followed by a space or punctuation.
+_RE_LOOSE_LINK = re.compile(r"\[([^\]\n]*)\]\((https?://\S*?)\)(?=[\s.,;:!?”\"']|$)")
 _RE_REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
 _RE_SPAN_ATTR = re.compile(r"\[([^\]]*)\]\{[^}]*\}")
 _RE_FOOTNOTE_REF = re.compile(r"\[\^[^\]]+\]")
 _RE_LINK_DEF = re.compile(r"^\s{0,3}\[[^\]]+\]:\s+\S+.*$", re.MULTILINE)
-# Emphasis never spans a paragraph break: `_IN_PARA` is "any characters but a blank line".
-_IN_PARA = r"(?:(?!\n\n).)+?"
+# Emphasis is matched within one paragraph (the text is split on blank lines first).
+_IN_PARA = r".+?"
 _RE_STRONG = re.compile(rf"(\*\*|__)(?=\S)({_IN_PARA})\1", re.DOTALL)
 _RE_EM_STAR = re.compile(rf"(?<![*\w])\*(?=[^\s*])({_IN_PARA})(?<=[^\s*])\*(?![*\w])", re.DOTALL)
 _RE_EM_UNDER = re.compile(rf"(?<![_\w])_(?=\S)({_IN_PARA})(?<=\S)_(?![_\w])", re.DOTALL)
@@ -254,7 +285,7 @@ def _strip_block_markers(text: str) -> str:
         while s.startswith(">"):
             s = s[1:].lstrip()
         if s.startswith("| ") or s == "|":
-            s = s[1:].strip() + "  "  # pandoc line block: each line keeps its break
+            s = s[1:].strip() + HARD_BREAK  # pandoc line block: each line keeps its break
         m = _RE_HEADING_LINE.match(s)
         if m:
             out.extend(["", "#" * len(m.group(1)) + " " + m.group(2), ""])
@@ -267,6 +298,8 @@ def _strip_block_markers(text: str) -> str:
         bullet = re.match(r"^[-*+]\s+(.*)$", s)
         if bullet and not _MARKER_LINE.match(s):
             s = "- " + bullet.group(1)
+        else:
+            s = re.sub(r"^(\d{1,3}[.)])\s{2,}", r"\1 ", s)  # pandoc pads "1.  item"
         out.append(indent + s if s else "")
     return "\n".join(out)
 
@@ -277,10 +310,16 @@ def _link_text(m: re.Match[str]) -> str:
     return href if text.startswith(("http://", "https://")) and href else text
 
 
-def _strip_inline_markdown(text: str) -> str:
+_INLINE_SYNTAX = re.compile(r"[*_\[~`]")
+
+
+def _strip_inline_paragraph(text: str) -> str:
+    if not _INLINE_SYNTAX.search(text):
+        return text  # most paragraphs: nothing to do (this is the hot path on transcripts)
     text = _RE_IMAGE.sub("", text)
     text = _RE_FOOTNOTE_REF.sub("", text)
     for _ in range(2):  # links inside emphasis and emphasis inside links
+        before = text
         text = _RE_LINK.sub(_link_text, text)
         text = _RE_REF_LINK.sub(r"\1", text)
         text = _RE_SPAN_ATTR.sub(r"\1", text)
@@ -288,8 +327,17 @@ def _strip_inline_markdown(text: str) -> str:
         text = _RE_EM_STAR.sub(r"\1", text)
         text = _RE_EM_UNDER.sub(r"\1", text)
         text = _RE_STRIKE.sub(r"\1", text)
+        if text == before:
+            break
+    if "](" in text:
+        text = _RE_LOOSE_LINK.sub(_link_text, text)
     text = _RE_CODE.sub(r"\1", text)
-    text = text.replace("**", "")  # an unpaired strong mark (real stars are escaped, hence parked)
+    return text.replace("**", "")  # an unpaired strong mark (real stars are escaped: parked)
+
+
+def _strip_inline_markdown(text: str) -> str:
+    # paragraph by paragraph: emphasis and links never span a blank line
+    text = "\n\n".join(_strip_inline_paragraph(p) for p in text.split("\n\n"))
     # heading marks were kept through unwrap so headings stay their own paragraph
     return re.sub(r"^#{1,6} ", "", text, flags=re.MULTILINE)
 
@@ -301,8 +349,7 @@ def markdown_to_text(md: str) -> str:
     text = _RE_LINK_DEF.sub("", text)
     text = _strip_block_markers(text)
     # marker lines ("\###" after unparking) must not be glued onto the paragraph above
-    text = "\n".join("" if _MARKER_LINE.match(_unpark(ln).strip() or "x") else ln
-                     for ln in text.split("\n"))
+    text = "\n".join("" if _MARKER_LINE.match(_unpark(ln).strip() or "x") else ln for ln in text.split("\n"))
     text = unwrap(text, soft_wrap=True)
     text = _strip_inline_markdown(text)
     text = _unpark(text)
@@ -335,10 +382,7 @@ def html_to_text(markup: str, *, page: bool = False) -> str:
 def clean_text(text: str, *, markdown: bool = False) -> str:
     """Full clean-up of a release body. `markdown=True` also strips Markdown syntax and joins
     every soft-wrapped line; plain text is joined only when it looks hard-wrapped."""
-    if markdown:
-        text = markdown_to_text(text)
-    else:
-        text = undo_pandoc_escapes(normalize_chars(text))
+    text = markdown_to_text(text) if markdown else undo_pandoc_escapes(normalize_chars(text))
     text = drop_boilerplate(text)
     if not markdown:
         text = unwrap(text)

@@ -64,14 +64,17 @@ def register(cli: click.Group, settings_of: Callable[..., Settings]) -> None:
         from ingest.chunking import Chunker
         from ingest.indexer import Indexer
         from ingest.sources import open_source
-        from pressbot.runtime import open_index
+        from pressbot.embeddings import build_embeddings
+        from pressbot.index import Index, make_client
+        from pressbot.runtime import quiet_libraries
 
         settings = settings_of(ctx)
         src = open_source(source, settings, field_map=_field_map(fields), source_name=source_name)
-        index = open_index(settings, create=True)
+        quiet_libraries()
+        index = Index(make_client(settings), settings, build_embeddings(settings))
         if rebuild:
-            index.drop()
-            index.open(create=True)
+            index.drop()  # before opening: a rebuild is how a new embedding model replaces the old
+        index.open(create=True)
         chunker = Chunker(index.embedder, settings.chunk_tokens, settings.chunk_overlap_sentences)
         show = sys.stderr.isatty() if progress is None else progress
         bar = _progress_bar(src, show)
@@ -109,5 +112,7 @@ def _print_summary(source: str, s: dict[str, Any], examples: list[Any]) -> None:
         click.echo(f"  skipped {n} x {reason}")
     for skip in examples[:10]:
         click.echo(f"    {skip.location}: {skip.reason} ({skip.detail})")
+    if s["skipped"] > 10:
+        click.echo(f"    ... and {s['skipped'] - 10} more (`pressbot -v ingest ...` logs every skip)")
     if s["repaired"] and any(s["repaired"].values()):
         click.echo(f"  repaired an interrupted run: {s['repaired']}")

@@ -106,7 +106,7 @@ def find_dateline(text: str, *, max_lines: int = DATELINE_LINES) -> date | None:
         if seen > max_lines:
             break
         head = line[: _MAX_PREFIX + 40]
-        found = []
+        found: list[re.Match[str]] = []
         for pattern in _DATE_PATTERNS:
             found.extend(m for m in pattern.finditer(head))
         for m in sorted(found, key=lambda m: m.start()):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import unicodedata
 import warnings
 from dataclasses import dataclass
 from datetime import date
@@ -77,8 +78,9 @@ def http_url(value: Any, base: str | None = None) -> str | None:
 
 
 def looks_like_html(text: str) -> bool:
-    return bool(re.search(r"<(?:p|div|br|span|a|ul|ol|li|h[1-6]|table|strong|em|b|i)\b[^>]*>",
-                          text[:5000], re.IGNORECASE))
+    return bool(
+        re.search(r"<(?:p|div|br|span|a|ul|ol|li|h[1-6]|table|strong|em|b|i)\b[^>]*>", text[:5000], re.IGNORECASE)
+    )
 
 
 def _same_title(line: str, title: str) -> bool:
@@ -188,8 +190,10 @@ def _page_meta(raw: str, base_url: str | None) -> dict[str, str | None]:
         found = tree.xpath(xpath)
         return str(found[0]).strip() if found and str(found[0]).strip() else None
 
-    canonical = first('//link[contains(concat(" ", normalize-space(translate(@rel, '
-                      '"CANONICAL", "canonical")), " "), " canonical ")]/@href')
+    canonical = first(
+        '//link[contains(concat(" ", normalize-space(translate(@rel, '
+        '"CANONICAL", "canonical")), " "), " canonical ")]/@href'
+    )
     og_url = first('//meta[@property="og:url"]/@content')
     return {
         "url": http_url(canonical, base_url) or http_url(og_url, base_url),
@@ -231,10 +235,9 @@ def extract_html(raw: str, *, url: str | None = None) -> Extracted:
     except Exception as exc:  # noqa: BLE001 - a parser failure on one page falls back below
         logger.warning("trafilatura failed on %s: %s", url or "a page", exc)
     doc_text = getattr(doc, "text", None) or ""
-    if doc_text.strip():
-        text = clean_text(_trafilatura_text(doc_text))
-    else:
-        text = clean_text(html_to_text(raw, page=True))
+    # trafilatura finds nothing on some very short pages: then read the body without chrome
+    body = _trafilatura_text(doc_text) if doc_text.strip() else html_to_text(raw, page=True)
+    text = clean_text(body)
     title = getattr(doc, "title", None) or meta.get("og_title") or meta.get("h1") or meta.get("title")
     return finish(
         title=title,
@@ -260,9 +263,7 @@ def extract_html_fragment(fragment: str) -> str:
 
 # --- PDF --------------------------------------------------------------------------------------
 
-_JUNK_PDF_TITLE = re.compile(
-    r"^(?:untitled|microsoft\s+word\b.*|document\d*|.*\.(?:docx?|pdf|rtf|odt|indd))$", re.I
-)
+_JUNK_PDF_TITLE = re.compile(r"^(?:untitled|microsoft\s+word\b.*|document\d*|.*\.(?:docx?|pdf|rtf|odt|indd))$", re.I)
 
 
 def extract_pdf(data: bytes) -> Extracted:
@@ -292,24 +293,44 @@ def extract_pdf(data: bytes) -> Extracted:
 # --- bytes ------------------------------------------------------------------------------------
 
 
+# Among equally plausible single-byte encodings, prefer Western European ones: the archives
+# this reads are English and Spanish, and charset detection on short texts picks cp1250
+# ("Seńor") as readily as cp1252 ("Señor").
+_PREFERRED_ENCODINGS = ("cp1252", "latin_1", "iso8859_15")
+_MAX_ODD_CHAR_RATIO = 0.01
+
+
+def _plausible_text(text: str) -> bool:
+    """Few control, private-use or unassigned characters: real text, not decoded noise."""
+    if not text:
+        return True
+    odd = sum(1 for ch in text if not ch.isprintable() and ch not in "\n\r\t" and unicodedata.category(ch) != "Zs")
+    return odd <= _MAX_ODD_CHAR_RATIO * len(text)
+
+
 def decode_bytes(data: bytes) -> str | None:
     """UTF-8 (with or without BOM), UTF-16 with BOM, else charset detection; None when the
     bytes are not convincingly text in any encoding."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            return None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    candidates: list[str] = []
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        candidates.append("utf-16")
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data[:1_000_000]).best()
-    if best is None or best.chaos > 0.2:
-        return None
-    try:
-        return data.decode(best.encoding)
-    except (UnicodeDecodeError, LookupError):
-        return None
+    results = list(from_bytes(data[:1_000_000]))
+    if results:
+        least = min(r.chaos for r in results)
+        close = [r.encoding for r in results if r.chaos <= least + 0.01 and r.chaos <= 0.2]
+        candidates += [e for e in _PREFERRED_ENCODINGS if e in close]
+        candidates += close
+    for encoding in candidates:
+        try:
+            text = data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if _plausible_text(text):
+            return text
+    return None

@@ -106,15 +106,20 @@ class Indexer:
         start = time.perf_counter()
         summary = IngestSummary()
         index = self.index
-        if index.begin_write():
+        # a writer that died may have changed records without bumping the generation: count
+        # this run as a change so the lexical index is rebuilt from what Chroma now holds
+        changed = index.begin_write()
+        if changed:
             summary.repaired = index.repair()
         existing = index.release_hashes()
-        bodies = self._existing_bodies()
+        stored_bodies = self._existing_bodies()
+        run_bodies: dict[str, str] = {}  # body hash -> id of the release holding it in this run
+        deferred: list[tuple[Release, list[Chunk], str]] = []
         aliases: dict[str, set[str]] = {}
         seen: set[str] = set()
+        skipped_at: set[str] = set()  # locations of skipped items: their stored copies are kept
         pending: list[tuple[Release, list[Chunk], bool]] = []
         pending_chunks = 0
-        changed = bool(summary.repaired.get("orphan_chunks") or summary.repaired.get("incomplete_releases"))
 
         def prepare(item: Release | Skip) -> tuple[Release | Skip, list[Chunk] | None]:
             # runs in the prefetch thread: hashing and chunking are CPU work off the main loop
@@ -122,13 +127,38 @@ class Indexer:
                 return item, None
             if existing.get(item.id, ("", 0))[0] == item.content_hash:
                 return item, None
-            return item, self.chunker.chunk(item)
+            try:
+                return item, self.chunker.chunk(item)
+            except Exception as exc:  # a bug on one release must not end the run
+                log.warning("chunking %s failed: %s", item.id, exc)
+                log.debug("chunking %s failed", item.id, exc_info=True)
+                return Skip(item.id, "unreadable", f"chunking failed: {type(exc).__name__}: {exc}"), None
+
+        def duplicate(item: Release, of: str) -> None:
+            summary.duplicates += 1
+            aliases.setdefault(of, set()).add(item.id)
+
+        def store(item: Release, chunks: list[Chunk] | None, bh: str) -> None:
+            nonlocal pending, pending_chunks
+            run_bodies[bh] = item.id
+            if chunks is None:
+                summary.unchanged += 1
+                return
+            if not chunks:
+                summary.skipped["no_text"] += 1
+                return
+            pending.append((item, chunks, item.id in existing))
+            pending_chunks += len(chunks)
+            if pending_chunks >= self.batch_chunks:
+                self._flush(pending, summary)
+                pending, pending_chunks = [], 0
 
         for item, chunks in _prefetch(prepare(i) for i in items):
             if on_item:
                 on_item(item)
             if isinstance(item, Skip):
                 summary.skipped[item.reason] += 1
+                skipped_at.add(item.location)
                 if len(summary.skipped_examples) < 50:
                     summary.skipped_examples.append(item)
                 log.info("skipped %s: %s (%s)", item.location, item.reason, item.detail)
@@ -137,27 +167,29 @@ class Indexer:
                 continue  # the same id twice in one source (e.g. a URL listed twice)
             seen.add(item.id)
             bh = body_hash(item.text)
-            first = bodies.get(bh)
+            first = run_bodies.get(bh)
+            stored_first = stored_bodies.get(bh)
             if first is not None and first != item.id:
-                summary.duplicates += 1
-                aliases.setdefault(first, set()).add(item.id)
-                continue
-            bodies[bh] = item.id
-            if chunks is None:
-                summary.unchanged += 1
-                continue
-            if not chunks:
-                summary.skipped["no_text"] += 1
-                continue
-            is_update = item.id in existing
-            pending.append((item, chunks, is_update))
-            pending_chunks += len(chunks)
-            if pending_chunks >= self.batch_chunks:
-                self._flush(pending, summary)
-                pending, pending_chunks, changed = [], 0, True
+                duplicate(item, first)
+            elif chunks is not None and stored_first not in (None, item.id) and stored_first not in seen:
+                # the body is stored under another id that may still come, may have changed,
+                # or may have vanished (prune): decide once the whole source is read
+                deferred.append((item, chunks, bh))
+            else:
+                store(item, chunks, bh)
+
+        for item, chunks, bh in deferred:
+            first = run_bodies.get(bh)
+            stored_first = stored_bodies[bh]
+            if first is not None and first != item.id:
+                duplicate(item, first)
+            elif stored_first not in seen and not prune:
+                duplicate(item, stored_first)  # still stored under that id, unchanged
+            else:
+                store(item, chunks, bh)  # its stored twin changed or is being pruned
         if pending:
             self._flush(pending, summary)
-            changed = True
+        changed = changed or summary.added > 0 or summary.updated > 0
 
         for canonical, names in aliases.items():
             stored = index.get_release(canonical, with_text=False)
@@ -166,8 +198,11 @@ class Indexer:
                 changed = True
         if prune:
             alias_ids = {a for names in aliases.values() for a in names}
+            # an item that could not be read this time (a fetch that failed, a file being
+            # rewritten) has not vanished: pruning it would turn bad input into lost data
+            kept = self._stored_at(skipped_at) if skipped_at else set()
             for rid in existing:
-                if rid not in seen and rid not in alias_ids:
+                if rid not in seen and rid not in alias_ids and rid not in kept:
                     index.delete_release(rid)
                     summary.pruned += 1
                     changed = True
@@ -175,6 +210,10 @@ class Indexer:
         index.lexical()  # bring the lexical index in step with Chroma in the same run
         summary.elapsed_s = time.perf_counter() - start
         return summary
+
+    def _stored_at(self, locations: set[str]) -> set[str]:
+        """Ids of stored releases whose id or one of whose aliases (e.g. its path) is a location."""
+        return {rec.id for rec in self.index.iter_releases() if rec.id in locations or locations & set(rec.aliases)}
 
     def _existing_bodies(self) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -187,13 +226,13 @@ class Indexer:
         texts = [c.embed_text for _, chunks, _ in pending for c in chunks]
         vectors = self.index.embedder.encode_passages(texts)
         summary.chunks_embedded += len(texts)
+        batch = []
         offset = 0
         for release, chunks, is_update in pending:
-            self.index.write_release(
-                release, chunks, vectors[offset : offset + len(chunks)], body_hash=body_hash(release.text)
-            )
+            batch.append((release, chunks, vectors[offset : offset + len(chunks)], body_hash(release.text)))
             offset += len(chunks)
             if is_update:
                 summary.updated += 1
             else:
                 summary.added += 1
+        self.index.write_releases(batch)

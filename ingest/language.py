@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 UNDETERMINED = "und"
-_SAMPLE_CHARS = 3000  # a few paragraphs decide the language; whole transcripts are slow
+_SAMPLE_CHARS = 1500  # a few paragraphs decide the language; more only costs time
 _MIN_LETTERS = 20
 
 
@@ -16,8 +16,12 @@ def detect_language(text: str) -> str:
         return UNDETERMINED
     import py3langid  # loads its packaged model on first classify, not at our import
 
-    lang, _score = py3langid.classify(sample)
-    return str(lang)
+    # the model knows a few languages without a two-letter code (e.g. "pcm"): take the best
+    # ISO 639-1 one
+    for lang, _score in py3langid.rank(sample):
+        if len(lang) == 2:
+            return str(lang)
+    return UNDETERMINED
 
 
 def normalize_language(value: object) -> str | None:
