@@ -7,8 +7,9 @@ import re
 from functools import lru_cache
 
 import pysbd
+from pysbd.languages import LANGUAGE_CODES
 
-_SUPPORTED = {"en", "es", "fr", "de", "it", "pt", "nl", "ru", "zh", "ja"}
+_SUPPORTED = frozenset(LANGUAGE_CODES)  # others fall back to the English rules
 _PARA = re.compile(r"\n\s*\n")
 
 
