@@ -37,7 +37,9 @@ class Baseline:
         except Exception:  # absent: build it
             log.debug("no baseline collection yet")
         col = client.create_collection(
-            name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
+            name,
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}},
             metadata={"fingerprint": "building"},
         )
         splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
@@ -47,11 +49,17 @@ class Baseline:
             pieces = splitter.split_text(rec.text or "")
             if not pieces:
                 continue
-            meta = {"release_id": rec.id, "title": rec.title, "url": rec.url or "",
-                    "date": rec.date.isoformat() if rec.date else ""}
+            meta = {
+                "release_id": rec.id,
+                "title": rec.title,
+                "url": rec.url or "",
+                "date": rec.date.isoformat() if rec.date else "",
+            }
             col.add(
-                ids=[f"{rec.id}:{i}" for i in range(len(pieces))], documents=pieces,
-                metadatas=[meta] * len(pieces), embeddings=self.index.embedder.encode_passages(pieces),
+                ids=[f"{rec.id}:{i}" for i in range(len(pieces))],
+                documents=pieces,
+                metadatas=[meta] * len(pieces),
+                embeddings=self.index.embedder.encode_passages(pieces),
             )
             n += len(pieces)
         col.modify(metadata={"fingerprint": fp})
@@ -63,18 +71,39 @@ class Baseline:
 
         t0 = time.perf_counter()
         res = self.collection.query(
-            query_embeddings=[self.index.embedder.encode_query(question)], n_results=k,
+            query_embeddings=[self.index.embedder.encode_query(question)],
+            n_results=k,
             include=["documents", "metadatas", "distances"],
         )
         passages = [
-            Passage(chunk_id=cid, release_id=m["release_id"], text=doc, title=m["title"], url=m["url"] or None,
-                    date=dt.date.fromisoformat(m["date"]) if m["date"] else None, score=1 - d)
-            for cid, doc, m, d in zip(res["ids"][0], res["documents"][0], res["metadatas"][0],  # type: ignore[index]
-                                      res["distances"][0], strict=True)  # type: ignore[index]
+            Passage(
+                chunk_id=cid,
+                release_id=m["release_id"],
+                text=doc,
+                title=m["title"],
+                url=m["url"] or None,
+                date=dt.date.fromisoformat(m["date"]) if m["date"] else None,
+                score=1 - d,
+            )
+            for cid, doc, m, d in zip(
+                res["ids"][0],
+                res["documents"][0],
+                res["metadatas"][0],  # type: ignore[index]
+                res["distances"][0],
+                strict=True,
+            )  # type: ignore[index]
         ]
         top = passages[0] if passages else None
-        cites = [Citation(n=1, release_id=top.release_id, title=top.title, date=top.date, url=top.url,
-                          quote=top.text)] if top else []
-        ans = Answer(question=question, answer=(top.text + " [1]") if top else "", abstained=top is None,
-                     citations=cites, timings_ms={"total": (time.perf_counter() - t0) * 1e3})
+        cites = (
+            [Citation(n=1, release_id=top.release_id, title=top.title, date=top.date, url=top.url, quote=top.text)]
+            if top
+            else []
+        )
+        ans = Answer(
+            question=question,
+            answer=(top.text + " [1]") if top else "",
+            abstained=top is None,
+            citations=cites,
+            timings_ms={"total": (time.perf_counter() - t0) * 1e3},
+        )
         return ans, passages

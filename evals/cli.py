@@ -17,20 +17,40 @@ DEFAULT_THRESHOLDS = Path(__file__).parent / "thresholds.toml"
 
 def register(cli: click.Group, settings_of: Callable[..., Settings]) -> None:
     @cli.command("eval")
-    @click.option("--golden", "golden", multiple=True, type=click.Path(path_type=Path),
-                  help="Golden JSONL file(s) (default: the bundled evals/golden/sample.jsonl).")
+    @click.option(
+        "--golden",
+        "golden",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        help="Golden JSONL file(s) (default: the bundled evals/golden/sample.jsonl).",
+    )
     @click.option("--k", type=click.IntRange(1, 50), default=5, show_default=True, help="Releases retrieved.")
     @click.option("--as-of", help="Date relative words refer to, for items without their own as_of.")
-    @click.option("--out", type=click.Path(path_type=Path), default=Path("evals/out"), show_default=True,
-                  help="Where report.json, report.md and the charts go.")
+    @click.option(
+        "--out",
+        type=click.Path(path_type=Path),
+        default=Path("evals/out"),
+        show_default=True,
+        help="Where report.json, report.md and the charts go.",
+    )
     @click.option("--check", is_flag=True, help="Only validate the golden file(s) against the index.")
     @click.option("--gate", is_flag=True, help="Exit 1 when a metric misses its threshold.")
     @click.option("--thresholds", type=click.Path(path_type=Path), default=DEFAULT_THRESHOLDS, show_default=True)
     @click.option("--no-baseline", is_flag=True, help="Skip the baseline pipeline.")
     @click.option("--limit", type=int, help="Only the first N questions (quick runs).")
     @click.pass_context
-    def eval_cmd(ctx: click.Context, golden: tuple[Path, ...], k: int, as_of: str | None, out: Path, check: bool,
-                 gate: bool, thresholds: Path, no_baseline: bool, limit: int | None) -> None:
+    def eval_cmd(
+        ctx: click.Context,
+        golden: tuple[Path, ...],
+        k: int,
+        as_of: str | None,
+        out: Path,
+        check: bool,
+        gate: bool,
+        thresholds: Path,
+        no_baseline: bool,
+        limit: int | None,
+    ) -> None:
         """Run a golden question set through the same engine as Slack and the API, beside the baseline.
 
         \b

@@ -54,13 +54,24 @@ def score(item: GoldenItem, ans: Answer, passages: list[Passage], k: int, latenc
     recall = sum(facts) / len(facts) if facts else (1.0 if answerable else 0.0)
     cites = [] if ans.abstained else ans.citations
     valid = sum(
-        1 for c in cites
+        1
+        for c in cites
         if _is_gold(item, c.release_id, c.url, c.title) or any(fact_present(f, c.quote) for f in item.must_include)
     )
     return QuestionResult(
-        id=item.id, type=item.type, question=item.question, answer=ans.answer, abstained=ans.abstained,
-        answerable=answerable, hit=rr > 0, rr=rr, fact_recall=recall, all_facts=bool(facts) and all(facts),
-        cited=len(cites), cited_valid=valid, latency_ms=latency_ms,
+        id=item.id,
+        type=item.type,
+        question=item.question,
+        answer=ans.answer,
+        abstained=ans.abstained,
+        answerable=answerable,
+        hit=rr > 0,
+        rr=rr,
+        fact_recall=recall,
+        all_facts=bool(facts) and all(facts),
+        cited=len(cites),
+        cited_valid=valid,
+        latency_ms=latency_ms,
         retrieved=[f"{p.title} ({p.date or 'undated'})" for p in ranked],
     )
 
@@ -75,7 +86,9 @@ def aggregate(results: list[QuestionResult]) -> dict[str, Any]:
         return round(float(np.mean(xs)), 4) if xs else None
 
     return {
-        "n": len(results), "answerable": len(ans), "unanswerable": len(una),
+        "n": len(results),
+        "answerable": len(ans),
+        "unanswerable": len(una),
         "hit_at_k": mean([float(r.hit) for r in ans]),
         "mrr": mean([r.rr for r in ans]),
         "fact_recall": mean([r.fact_recall for r in ans]),

@@ -9,8 +9,16 @@ if TYPE_CHECKING:
     from evals.runner import Report
 
 METRICS = [
-    "hit_at_k", "mrr", "fact_recall", "all_facts_accuracy", "citation_precision",
-    "answers_with_valid_citation", "abstention_accuracy", "false_abstentions", "latency_p50_ms", "latency_p95_ms",
+    "hit_at_k",
+    "mrr",
+    "fact_recall",
+    "all_facts_accuracy",
+    "citation_precision",
+    "answers_with_valid_citation",
+    "abstention_accuracy",
+    "false_abstentions",
+    "latency_p50_ms",
+    "latency_p95_ms",
 ]
 
 
@@ -28,11 +36,18 @@ def _table(ours: dict[str, Any], base: dict[str, Any] | None) -> list[str]:
 def markdown(report: Report) -> str:
     meta = report.meta
     out = [
-        "# pressbot evaluation", "",
+        "# pressbot evaluation",
+        "",
         f"{meta['questions']} questions, k={meta['k']}, mode {meta['mode']}, model {meta['embedding_model']}, "
-        f"index {meta['collection']} at {meta['index']}, {meta['when']}.", "",
-        "Baseline: RecursiveCharacterTextSplitter(1000, 200) + the same model + Chroma top-k, top passage as the answer.",
-        "", "## Overall", "", *_table(report.pressbot, report.baseline), "",
+        f"index {meta['collection']} at {meta['index']}, {meta['when']}.",
+        "",
+        "Baseline: RecursiveCharacterTextSplitter(1000, 200) + the same model + Chroma top-k, "
+        "top passage as the answer.",
+        "",
+        "## Overall",
+        "",
+        *_table(report.pressbot, report.baseline),
+        "",
     ]
     for t, ours in report.pressbot_by_type.items():
         base = (report.baseline_by_type or {}).get(t)

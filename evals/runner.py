@@ -35,8 +35,11 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "meta": self.meta, "pressbot": self.pressbot, "pressbot_by_type": self.pressbot_by_type,
-            "baseline": self.baseline, "baseline_by_type": self.baseline_by_type,
+            "meta": self.meta,
+            "pressbot": self.pressbot,
+            "pressbot_by_type": self.pressbot_by_type,
+            "baseline": self.baseline,
+            "baseline_by_type": self.baseline_by_type,
             "questions": [r.to_json() for r in self.results],
             "baseline_questions": [r.to_json() for r in self.baseline_results],
         }
@@ -48,8 +51,13 @@ def check(engine: Engine, items: list[GoldenItem]) -> list[str]:
 
 
 def run(
-    engine: Engine, items: list[GoldenItem], *, k: int = 5, as_of: dt.date | None = None,
-    baseline: bool = True, progress: bool | None = None,
+    engine: Engine,
+    items: list[GoldenItem],
+    *,
+    k: int = 5,
+    as_of: dt.date | None = None,
+    baseline: bool = True,
+    progress: bool | None = None,
 ) -> Report:
     from tqdm import tqdm
 
@@ -69,14 +77,23 @@ def run(
             ans, passages = base.answer(item.question, k)
             base_results.append(score(item, ans, passages, k, (time.perf_counter() - t0) * 1e3))
     meta = {
-        "questions": len(items), "k": k, "as_of": as_of.isoformat() if as_of else None,
+        "questions": len(items),
+        "k": k,
+        "as_of": as_of.isoformat() if as_of else None,
         "mode": "llm:" + str(engine.settings.llm) if engine.chat_model is not None else "extractive",
-        "embedding_model": engine.index.embedder.name, "index": engine.index.location(),
-        "collection": engine.index.name, "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "embedding_model": engine.index.embedder.name,
+        "index": engine.index.location(),
+        "collection": engine.index.name,
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     return Report(
-        aggregate(results), by_type(results), aggregate(base_results) if base_results else None,
-        by_type(base_results) if base_results else None, results, base_results, meta,
+        aggregate(results),
+        by_type(results),
+        aggregate(base_results) if base_results else None,
+        by_type(base_results) if base_results else None,
+        results,
+        base_results,
+        meta,
     )
 
 

@@ -1,0 +1,48 @@
+"""End to end on the bundled sample archive with the real default model: the seed question,
+an absent topic, a dated question, and the eval gate of CI (extractive mode)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.integration.conftest import run_cli
+
+COUNTRIES = ["Guatemala", "Honduras", "El Salvador", "Colombia", "Ecuador", "Venezuela", "Cuba", "Haiti"]
+SEED_TITLE = "Mexico and the U. S. continue migration talks"
+
+
+def _ask(data_dir: Path, question: str, *extra: str) -> dict:
+    return json.loads(run_cli("ask", question, "--json", *extra, data_dir=data_dir).stdout)
+
+
+def test_seed_question_names_all_eight_countries_citing_the_seed(sample_data_dir: Path) -> None:
+    for question in ("Which countries receive the $180 million program?", "which countries receive the $180M program?"):
+        ans = _ask(sample_data_dir, question)
+        assert not ans["abstained"], ans
+        for country in COUNTRIES:
+            assert country in ans["answer"], (country, ans["answer"])
+        assert ans["citations"][0]["title"] == SEED_TITLE
+        assert "[1]" in ans["answer"]
+
+
+def test_absent_topic_abstains(sample_data_dir: Path) -> None:
+    ans = _ask(sample_data_dir, "What did the White House say about the Mars colony lottery results?")
+    assert ans["abstained"], ans
+    assert "does not seem to hold" in ans["answer"]
+
+
+def test_readable_answer_lists_numbered_sources(sample_data_dir: Path) -> None:
+    out = run_cli("ask", "Which countries receive the $180 million program?", data_dir=sample_data_dir).stdout
+    assert "Sources:" in out and f"[1] {SEED_TITLE} (undated)" in out
+
+
+def test_eval_gate_passes_on_the_bundled_set(sample_data_dir: Path, tmp_path: Path) -> None:
+    check = run_cli("eval", "--check", data_dir=sample_data_dir, check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
+    proc = run_cli("eval", "--gate", "--out", str(tmp_path / "report"), data_dir=sample_data_dir, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["baseline"] is not None and report["meta"]["mode"] == "extractive"
+    for name in ("report.md", "metrics_by_type.png", "latency.png"):
+        assert (tmp_path / "report" / name).stat().st_size > 0
