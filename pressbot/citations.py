@@ -109,10 +109,11 @@ def _draft_sentences(draft: str) -> list[str]:
     return out
 
 
-def _quote_units(passage: Passage) -> list[str]:
-    """The passage's sentences, then each pair of neighbours (singles first: ties go to them)."""
-    sents = [s for s in split_sentences(passage.text, passage.language) if s] or [passage.text]
-    return sents + [f"{a} {b}" for a, b in zip(sents, sents[1:], strict=False)]
+_VERBATIM = 0.98
+
+
+def _sentences_of(passage: Passage) -> list[str]:
+    return [s for s in split_sentences(passage.text, passage.language) if s] or [passage.text]
 
 
 def check_answer(
@@ -125,18 +126,22 @@ def check_answer(
 ) -> Checked:
     cache = {} if cache is None else cache
     sentences = _draft_sentences(draft)
-    # passage units, embedded once: the semantic check and the quotes use them
-    units = [_quote_units(p) for p in passages]
-    flat = [u for group in units for u in group]
-    bounds = np.cumsum([0] + [len(g) for g in units])
-    p_vecs = embedder.encode_cached(flat, cache)
+    singles = [_sentences_of(p) for p in passages]
     bare = [_split_marks(s) for s in sentences]
     s_vecs = embedder.encode_cached([b for b, _ in bare], cache)
 
-    def best_in(i: int, vec: np.ndarray) -> tuple[float, str]:
-        sims = p_vecs[bounds[i] : bounds[i + 1]] @ vec
+    def best_in(i: int, vec: np.ndarray, text: str) -> tuple[float, str]:
+        # single sentences first (ties go to them); pairs of neighbours only when no single
+        # sentence carries the claim, since model answers often join two (pairs cost encodes)
+        units = singles[i]
+        sims = embedder.encode_cached(units, cache) @ vec
         j = int(np.argmax(sims))
-        return float(sims[j]), units[i][j]
+        if sims[j] >= _VERBATIM or len(units) < 2:  # a quoted sentence (extractive): nothing to join
+            return float(sims[j]), units[j]
+        pairs = [f"{a} {b}" for a, b in zip(units, units[1:], strict=False)]
+        psims = embedder.encode_cached(pairs, cache) @ vec
+        k = int(np.argmax(psims))
+        return (float(psims[k]), pairs[k]) if psims[k] > sims[j] else (float(sims[j]), units[j])
 
     kept: list[tuple[str, list[tuple[int, str]]]] = []
     dropped: list[str] = []
@@ -150,12 +155,12 @@ def check_answer(
         valid = [n - 1 for n in dict.fromkeys(nums) if 1 <= n <= len(passages)]
         ok = []
         for i in valid:
-            sim, quote = best_in(i, vec)
+            sim, quote = best_in(i, vec, text)
             if sim >= min_similarity and supports(passages[i].text, text):
                 ok.append((i, quote))
         if not ok:
             # re-attribute: the passage that supports it best, if any does
-            best = sorted(((*best_in(i, vec), i) for i in range(len(passages))), key=lambda t: -t[0])
+            best = sorted(((*best_in(i, vec, text), i) for i in range(len(passages))), key=lambda t: -t[0])
             for sim, quote, i in best:
                 if sim >= min_similarity and supports(passages[i].text, text):
                     ok = [(i, quote)]
