@@ -24,6 +24,7 @@ from pressbot.types import Answer, Citation, Passage
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
+MIN_LAG_DAYS, MAX_LAG_DAYS = 7, 366
 ABSTAIN_TEXT = "The archive does not seem to hold the answer to this question."
 
 
@@ -72,6 +73,7 @@ class Engine:
         if since_d and until_d and since_d > until_d:
             raise QueryError(f"since ({since_d}) is after until ({until_d}); swap them")
         query = question
+        focus: tuple[dt.date | None, dt.date | None] | None = None
         report: dict[str, Any] = {"as_of": as_of_d.isoformat()}
         if since_d is None and until_d is None:
             from pressbot.timewindow import parse_time_window, strip_time_expression
@@ -81,8 +83,17 @@ class Engine:
                 since_d, until_d = window.since, window.until
                 query = strip_time_expression(question, window) or question
                 report["window_from_question"] = window.text
+                focus = (since_d, until_d)
         sources = [source] if isinstance(source, str) else list(source or [])
         f = Filters(since=since_d, until=until_d, sources=sources, language=language)
+        if focus is not None and since_d and until_d:
+            # "how many crossings in March?" is answered by a release of April: a closed window
+            # taken from the question also searches the reporting lag after it (as long as the
+            # window, 7..366 days); releases inside the window as asked get a ranking nudge
+            lag = min(max((until_d - since_d).days + 1, MIN_LAG_DAYS), MAX_LAG_DAYS)
+            f.until = until_d + dt.timedelta(days=lag)
+            f.focus_since, f.focus_until = since_d, until_d
+            report["reporting_lag_days"] = lag
         report.update(f.to_json())
         return f, query, report
 
@@ -151,7 +162,9 @@ class Engine:
             evidence = 1.0 if checked.citations else 0.0
             text, citations = checked.text, checked.citations
         else:
-            scored = score_sentences(query, passages, self.index.embedder, query_vector=qvec, cache=cache)
+            scored = score_sentences(
+                query, passages, self.index.embedder, query_vector=qvec, cache=cache, focus_terms=_focus_terms(f)
+            )
             chosen = select_sentences(scored)
             evidence = chosen[0].score if chosen else 0.0
             draft = (
@@ -209,6 +222,11 @@ def _k(k: int | None, default: int) -> int:
 
 
 def _window_text(f: Filters) -> str:
+    if f.focus_since and f.focus_until and f.since and f.until:
+        return (
+            f"Releases dated {f.since.isoformat()} to {f.until.isoformat()} (the window asked, "
+            f"{f.focus_since.isoformat()} to {f.focus_until.isoformat()}, and reports published after it)"
+        )
     if f.since and f.until:
         return f"Releases dated {f.since.isoformat()} to {f.until.isoformat()}"
     if f.since:
@@ -216,6 +234,19 @@ def _window_text(f: Filters) -> str:
     if f.until:
         return f"Releases dated until {f.until.isoformat()}"
     return ""
+
+
+def _focus_terms(f: Filters) -> list[str]:
+    """Words that name the window as asked ("June" for June 2025, "2022" for 2022): a sentence
+    that names the period ("6,070 in June") answers a dated question better than one that doesn't."""
+    a, b = f.focus_since, f.focus_until
+    if not a or not b:
+        return []
+    if a.year == b.year and a.month == b.month and a.day == 1 and (b + dt.timedelta(days=1)).day == 1:
+        return [a.strftime("%B")]
+    if (a.month, a.day, b.month, b.day) == (1, 1, 12, 31) and a.year == b.year:
+        return [str(a.year)]
+    return []
 
 
 def _abstention(passages: list[Passage]) -> tuple[str, list[Citation]]:

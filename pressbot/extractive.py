@@ -46,6 +46,7 @@ def score_sentences(
     *,
     query_vector: np.ndarray | None = None,
     cache: dict[str, np.ndarray] | None = None,
+    focus_terms: list[str] | None = None,
 ) -> list[ScoredSentence]:
     sentences: list[tuple[str, Passage]] = []
     seen: set[str] = set()
@@ -61,11 +62,14 @@ def score_sentences(
     sims = svecs @ qvec
     q_tokens = set(lexical_tokens(question))
     wants_list = bool(_LIST_Q.search(question))
+    focus_re = re.compile(r"\b(" + "|".join(map(re.escape, focus_terms)) + r")\b") if focus_terms else None
     out = []
     for (s, p), sim in zip(sentences, sims, strict=True):
         ov = _overlap(q_tokens, s)
         score = 0.65 * float(sim) + 0.35 * ov
         if wants_list and _ENUM.search(s):
+            score += 0.05
+        if focus_re and focus_re.search(s):
             score += 0.05
         out.append(ScoredSentence(s, p, float(sim), ov, score))
     out.sort(key=lambda x: -x.score)

@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 
 SCHEMA = 1
 _BATCH = 2000  # rows per Chroma get/upsert call; well under its max batch size
-_ONE = [1.0]  # release records need a vector; they are never searched by it
 
 
 def make_client(settings: Settings) -> ClientAPI:
@@ -254,31 +253,56 @@ class Index:
     def write_release(
         self, release: Release, chunks: Sequence[Chunk], vectors: np.ndarray, *, body_hash: str = ""
     ) -> None:
-        """Replace a release: uncommit, drop old chunks, write new ones, commit."""
-        self.releases.delete(ids=[release.id])
-        self.chunks.delete(where={"release_id": release.id})
+        """Replace one release (see `write_releases`)."""
+        self.write_releases([(release, chunks, vectors, body_hash)])
+
+    def write_releases(self, batch: Sequence[tuple[Release, Sequence[Chunk], np.ndarray, str]]) -> None:
+        """Replace releases, a batch at a time: uncommit, drop old chunks, write new ones, commit.
+
+        Each Chroma call is a transaction costing tens of milliseconds, so the four steps run
+        once per batch, not once per release; the order keeps the commit protocol intact.
+        """
+        if not batch:
+            return
+        ids = [release.id for release, _, _, _ in batch]
+        self.releases.delete(ids=ids)
+        for start in range(0, len(ids), _BATCH):
+            where: dict[str, Any] = {"release_id": {"$in": ids[start : start + _BATCH]}}
+            self.chunks.delete(where=where)
+        chunks = [c for _, cs, _, _ in batch for c in cs]
+        vectors = np.concatenate([v for _, cs, v, _ in batch]).astype(np.float32, copy=False)
         for start in range(0, len(chunks), _BATCH):
             part = chunks[start : start + _BATCH]
             self.chunks.upsert(
                 ids=[c.id for c in part],
                 documents=[c.text for c in part],
-                metadatas=[c.metadata() for c in part],  # type: ignore[misc]
+                metadatas=[c.metadata() for c in part],
                 embeddings=vectors[start : start + _BATCH],
             )
-        meta: dict[str, Any] = {
-            "title": release.title,
-            "source": release.source,
-            "language": release.language,
-            "content_hash": release.content_hash,
-            "n_chunks": len(chunks),
-            "aliases": json.dumps(release.aliases),
-            "body_hash": body_hash,
-        }
-        if release.date:
-            meta["date"] = release.date.isoformat()
-        if release.url:
-            meta["url"] = release.url
-        self.releases.upsert(ids=[release.id], documents=[release.text], metadatas=[meta], embeddings=[_ONE])
+        metas: list[dict[str, Any]] = []
+        for release, cs, _, bh in batch:
+            meta: dict[str, Any] = {
+                "title": release.title,
+                "source": release.source,
+                "language": release.language,
+                "content_hash": release.content_hash,
+                "n_chunks": len(cs),
+                "aliases": json.dumps(release.aliases),
+                "body_hash": bh,
+            }
+            if release.date:
+                meta["date"] = release.date.isoformat()
+            if release.url:
+                meta["url"] = release.url
+            metas.append(meta)
+        for start in range(0, len(batch), _BATCH):  # the commit
+            self.releases.upsert(
+                ids=ids[start : start + _BATCH],
+                documents=[release.text for release, _, _, _ in batch[start : start + _BATCH]],
+                metadatas=metas[start : start + _BATCH],  # type: ignore[arg-type]
+                # release records need a vector; they are never searched by it
+                embeddings=np.ones((len(ids[start : start + _BATCH]), 1), dtype=np.float32),
+            )
 
     def set_aliases(self, release_id: str, aliases: list[str]) -> None:
         got = self.releases.get(ids=[release_id], include=["metadatas"])

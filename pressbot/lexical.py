@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import bm25s
@@ -24,25 +25,25 @@ from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_SPANISH
 log = logging.getLogger(__name__)
 
 _SCALES = {
-    "k": 1e3,
-    "thousand": 1e3,
-    "mil": 1e3,
-    "m": 1e6,
-    "mn": 1e6,
-    "mln": 1e6,
-    "million": 1e6,
-    "millions": 1e6,
-    "millones": 1e6,
-    "millon": 1e6,
-    "b": 1e9,
-    "bn": 1e9,
-    "billion": 1e9,
-    "billions": 1e9,
-    "mil millones": 1e9,
-    "t": 1e12,
-    "tn": 1e12,
-    "trillion": 1e12,
-    "billones": 1e12,
+    "k": 10**3,
+    "thousand": 10**3,
+    "mil": 10**3,
+    "m": 10**6,
+    "mn": 10**6,
+    "mln": 10**6,
+    "million": 10**6,
+    "millions": 10**6,
+    "millones": 10**6,
+    "millon": 10**6,
+    "b": 10**9,
+    "bn": 10**9,
+    "billion": 10**9,
+    "billions": 10**9,
+    "mil millones": 10**9,
+    "t": 10**12,
+    "tn": 10**12,
+    "trillion": 10**12,
+    "billones": 10**12,
 }
 _SCALE_RE = "|".join(sorted((re.escape(s) for s in _SCALES), key=len, reverse=True))
 # number with optional thousands separators / decimals, optional scale word right after it
@@ -84,12 +85,13 @@ _stemmer = Stemmer.Stemmer("english")
 
 def _amount_token(match: re.Match[str]) -> str:
     whole, frac, scale = match.group(1), match.group(2), match.group(3)
-    value = float(whole.replace(",", "") + ("." + frac if frac else ""))
+    # Decimal, not float: 4.1 * 1e6 is 4099999.9999999995 in binary floating point
+    value = Decimal(whole.replace(",", "") + ("." + frac if frac else ""))
     if scale:
-        value *= _SCALES[scale.lower()]
-    if value == int(value):
+        value *= Decimal(_SCALES[scale.lower()])
+    if value == value.to_integral_value():
         return f" {int(value)} "
-    return f" {value:g} ".replace(".", "_")
+    return f" {value.normalize():f} ".replace(".", "_")
 
 
 def _fold(text: str) -> str:
@@ -209,7 +211,9 @@ class LexicalIndex:
                 return None
             rows = json.loads((path / "rows.json").read_text())
             meta = np.load(path / "meta.npz")
-            bm25 = bm25s.BM25.load(str(path / "bm25")) if (path / "bm25").exists() else None
+            if rows["ids"] and not (path / "bm25").exists():
+                raise ValueError("rows without their BM25 index")  # else every search finds nothing
+            bm25 = bm25s.BM25.load(str(path / "bm25")) if rows["ids"] else None
         except (OSError, ValueError, KeyError) as exc:
             log.info("lexical index at %s unusable (%s); rebuilding", path, exc)
             return None

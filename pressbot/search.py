@@ -25,6 +25,7 @@ from pressbot.types import Passage
 log = logging.getLogger(__name__)
 
 RRF_K = 60
+FOCUS_BONUS = 0.3 / RRF_K  # about a third of a top-ranked hit on one side
 
 
 @dataclass
@@ -33,6 +34,9 @@ class Filters:
     until: dt.date | None = None
     sources: list[str] = field(default_factory=list)
     language: str | None = None
+    # the window as asked, when the search window was widened for reporting lag (see engine)
+    focus_since: dt.date | None = None
+    focus_until: dt.date | None = None
 
     @property
     def has_window(self) -> bool:
@@ -44,6 +48,8 @@ class Filters:
             "until": self.until.isoformat() if self.until else None,
             "sources": self.sources,
             "language": self.language,
+            "focus_since": self.focus_since.isoformat() if self.focus_since else None,
+            "focus_until": self.focus_until.isoformat() if self.focus_until else None,
         }
 
 
@@ -145,7 +151,11 @@ class Searcher:
                 fused[cid] = fused.get(cid, 0.0) + self.lexical_weight / (RRF_K + rank)
         t3 = time.perf_counter()
 
+        focus = (_ord(f.focus_since), _ord(f.focus_until)) if f.focus_since and f.focus_until else None
         for cid, score in fused.items():
+            p = found[cid]
+            if focus and p.date and focus[0] <= _ord(p.date) <= focus[1]:
+                score += FOCUS_BONUS  # inside the window as asked: a nudge, not a filter
             found[cid].score = score
             found[cid].undated = f.has_window and found[cid].date is None
         # dated matches first when a window is set, then by fused score

@@ -49,11 +49,33 @@ def test_absent_topic_abstains_and_points_to_closest(engine) -> None:
 
 def test_date_window_from_the_question_picks_the_release_in_the_window(engine) -> None:
     ans = engine.answer("How much security assistance for Ukraine was announced in June 2022?", as_of="2026-01-01")
-    assert ans.filters["since"] == "2022-06-01" and ans.filters["until"] == "2022-06-30"
+    assert ans.filters["focus_since"] == "2022-06-01" and ans.filters["focus_until"] == "2022-06-30"
+    # the search window also covers the reporting lag after the month asked about
+    assert ans.filters["since"] == "2022-06-01" and ans.filters["until"] == "2022-07-30"
     assert ans.filters["window_from_question"]
     assert not ans.abstained
     assert "$1 billion" in ans.answer and "$60 million" not in ans.answer
     assert "2022-06-01" in ans.answer  # the answer says which window it searched
+
+
+def test_reporting_lag_finds_the_release_published_after_the_month_asked(tmp_path: Path) -> None:
+    releases = [
+        release("may-report", "Border numbers", "Border Patrol encountered 8,725 migrants at the southern border "
+                "in May, a record low.", "2025-06-10"),
+        release("june-report", "Border numbers again", "Border Patrol encountered 6,070 migrants at the southern "
+                "border in June, another record low.", "2025-07-02"),
+    ]
+    eng = build_engine(tmp_path, releases, abstain_threshold=0.0)
+    ans = eng.answer("How many migrants did Border Patrol encounter at the southern border last month?",
+                     as_of="2025-07-05")
+    assert ans.filters["focus_since"] == "2025-06-01"
+    assert "6,070" in ans.answer and "8,725" not in ans.answer
+
+
+def test_explicit_dates_are_a_hard_filter(engine) -> None:
+    result = engine.search("security assistance Ukraine", since="2022-06-01", until="2022-06-30", k=5)
+    dated = [p for p in result.passages if p.date]
+    assert dated and all(dt.date(2022, 6, 1) <= p.date <= dt.date(2022, 6, 30) for p in dated)
 
 
 def test_relative_words_resolve_against_as_of(engine) -> None:
