@@ -1,0 +1,96 @@
+"""Who may call the API and how often: bearer tokens and a per-caller rate limit.
+
+Tokens come from PRESSBOT_API_TOKENS (several may be valid at once, so they can be rotated)
+and are compared in constant time. A caller is known by a short digest of its token, never
+the token itself, so nothing that names a caller (rate-limit keys, logs) can leak a token.
+Without tokens the API is open, which `pressbot serve` allows on a loopback address only;
+callers are then told apart by their IP address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+from pydantic import SecretStr
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and `localhost`; False for 0.0.0.0, :: and every other address."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _digest(token: bytes) -> str:
+    return hashlib.sha256(token).hexdigest()[:12]
+
+
+class TokenAuth:
+    def __init__(self, tokens: Iterable[SecretStr]) -> None:
+        values = [t.get_secret_value().strip().encode("utf-8") for t in tokens]
+        self._tokens = [v for v in values if v]  # an empty token would let `Bearer ` through
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._tokens)
+
+    def caller(self, authorization: str | None) -> str | None:
+        """The caller id (`token:<digest>`) for a valid `Authorization: Bearer ...`, else None."""
+        scheme, _, presented = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not presented.strip():
+            return None
+        given = presented.strip().encode("utf-8")
+        # compare with every token so the time taken does not tell which one nearly matched
+        matched = [hmac.compare_digest(given, token) for token in self._tokens]
+        return f"token:{_digest(given)}" if any(matched) else None
+
+
+class RateLimiter:
+    """A token bucket per caller: `per_minute` requests, refilled evenly over the minute.
+
+    Thread-safe; idle callers are forgotten once their bucket is full again, so memory stays
+    bounded by the callers of the last minute.
+    """
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.capacity = float(per_minute)
+        self.rate = per_minute / 60.0  # tokens per second
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # caller -> (tokens, last update)
+        self._lock = threading.Lock()
+        self._last_sweep = clock()
+
+    def acquire(self, caller: str) -> float | None:
+        """None when the request may go ahead, else the seconds to wait (for Retry-After)."""
+        now = self._clock()
+        with self._lock:
+            tokens, last = self._buckets.get(caller, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - last) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[caller] = (tokens - 1.0, now)
+                wait = None
+            else:
+                self._buckets[caller] = (tokens, now)
+                wait = (1.0 - tokens) / self.rate
+            if now - self._last_sweep > 60.0:
+                self._sweep(now)
+        return wait
+
+    def _sweep(self, now: float) -> None:
+        full_after = self.capacity / self.rate
+        self._buckets = {c: (t, last) for c, (t, last) in self._buckets.items() if now - last < full_after}
+        self._last_sweep = now
+
+
+def retry_after(wait_s: float) -> str:
+    """The Retry-After header value: whole seconds, rounded up, at least 1."""
+    return str(max(1, math.ceil(wait_s)))
