@@ -54,7 +54,9 @@ class Settings(BaseSettings):
     llm_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible server (llama.cpp, vLLM).")
     llm_api_key: SecretStr | None = Field(None, description="API key for the chat model, if it needs one.")
     llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature of the chat model.")
-    abstain_threshold: float = Field(0.45, description="Evidence score below which the bot abstains.")
+    abstain_threshold: float = Field(
+        0.42, description="Evidence score (see pressbot/extractive.py) below which the extractive answerer abstains."
+    )
 
     # --- API ---------------------------------------------------------------------------
     api_tokens: Annotated[list[SecretStr], NoDecode] = Field(
@@ -79,6 +81,14 @@ class Settings(BaseSettings):
     slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL (a stand-in for tests).")
     feedback_db: Path | None = Field(
         None, description="SQLite file for answer feedback; <data_dir>/feedback.sqlite3 when unset."
+    )
+
+    torch_threads: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="CPU threads of the embedding model; unset: 1 when answering (one question per thread), "
+        "torch's default when ingesting.",
     )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(

@@ -83,6 +83,11 @@ def resolve_model_path(name: str) -> str:
     return name
 
 
+def _window(model: SentenceTransformer) -> int:
+    """Tokens the model reads (sentence-transformers truncates beyond), special tokens included."""
+    return int(model.max_seq_length or model.tokenizer.model_max_length)
+
+
 def _default_prefixes(name: str) -> tuple[str, str]:
     # e5 models are trained with these prefixes; without them quality drops noticeably
     if "e5" in name.lower():
@@ -125,12 +130,12 @@ class SentenceTransformerEmbeddings(PressbotEmbeddings):
         auto_q, auto_p = _default_prefixes(model)
         self.query_prefix = auto_q if query_prefix is None else query_prefix
         self.passage_prefix = auto_p if passage_prefix is None else passage_prefix
-        self.dimension = int(self.model.get_embedding_dimension())
+        self.dimension = int(self.model.get_embedding_dimension() or 0)
         # a tokenizer of our own for counting: HF fast tokenizers change padding/truncation
         # state per call, so sharing the model's with a thread that encodes corrupts batches
         self._tokenizer = copy.deepcopy(self.model.tokenizer)
         # special tokens ([CLS], [SEP]) take two places of the model's window
-        self.max_tokens = int(self.model.max_seq_length) - 2 - self.count_tokens(self.passage_prefix)
+        self.max_tokens = _window(self.model) - 2 - self.count_tokens(self.passage_prefix)
         self._onnx: OnnxEncoder | None = None
         if backend != "torch":
             self._onnx = OnnxEncoder.for_model(
@@ -212,21 +217,38 @@ class OnnxEncoder:
                 "or set PRESSBOT_EMBEDDING_BACKEND=torch"
             ) from None
         folder = cache_dir / _fingerprint(model)
+        path = folder / ("model.int8.onnx" if int8 else "model.onnx")
+        min_cosine = 0.97 if int8 else 0.9999
+        if path.exists():
+            try:
+                return cls._load(ort, model, path, min_cosine)
+            except Exception as exc:  # noqa: BLE001 - a damaged or stale file: export it again, once
+                log.warning("the cached ONNX model %s is unusable (%s); exporting it again", path, exc)
+                for old in folder.glob("*.onnx"):
+                    old.unlink(missing_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
         fp32 = folder / "model.onnx"
-        path = folder / "model.int8.onnx" if int8 else fp32
-        if not path.exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            if not fp32.exists():
-                log.info("exporting the embedding model to ONNX under %s (once)", folder)
-                _atomic(fp32, lambda tmp: _export(model, tmp))
-            if int8:
-                _atomic(path, lambda tmp: _quantize(fp32, tmp))
+        if not fp32.exists():
+            log.info("exporting the embedding model to ONNX under %s (once)", folder)
+            _atomic(fp32, lambda tmp: _export(model, tmp))
+        if int8:
+            _atomic(path, lambda tmp: _quantize(fp32, tmp))
+        return cls._load(ort, model, path, min_cosine)
+
+    @classmethod
+    def _load(cls, ort: Any, model: SentenceTransformer, path: Path, min_cosine: float) -> OnnxEncoder:
         options = ort.SessionOptions()
         # no busy-waiting between ops: the ingest's parsing thread and other processes need the cores
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        encoder = cls(session, model.tokenizer, int(model.max_seq_length))
-        encoder._check(model, path, min_cosine=0.97 if int8 else 0.9999)
+        try:
+            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own kinds for a corrupt or foreign file
+            raise ConfigError(
+                f"cannot load the ONNX model {path} ({type(exc).__name__}: {exc}); "
+                f"delete {path.parent} to export it again, or set PRESSBOT_EMBEDDING_BACKEND=torch"
+            ) from None
+        encoder = cls(session, model.tokenizer, _window(model))
+        encoder._check(model, path, min_cosine=min_cosine)
         return encoder
 
     def _check(self, model: SentenceTransformer, path: Path, *, min_cosine: float) -> None:

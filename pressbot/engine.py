@@ -46,8 +46,9 @@ class Engine:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Engine:
-        from pressbot.runtime import open_index
+        from pressbot.runtime import open_index, set_torch_threads
 
+        set_torch_threads(settings.torch_threads or 1)
         index = open_index(settings)
         chat = None
         if settings.llm:
@@ -163,7 +164,8 @@ class Engine:
             text, citations = checked.text, checked.citations
         else:
             scored = score_sentences(
-                query, passages, self.index.embedder, query_vector=qvec, cache=cache, focus_terms=_focus_terms(f)
+                query, passages, self.index.embedder, query_vector=qvec, cache=cache, focus_terms=_focus_terms(f),
+                idf=self.index.lexical().idf,
             )
             chosen = select_sentences(scored)
             evidence = chosen[0].score if chosen else 0.0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -158,6 +159,21 @@ class LexicalIndex:
         weight = None if mask is None else mask.astype(np.float32)
         docs, scores = self.bm25.retrieve([tokens], k=k, show_progress=False, weight_mask=weight, n_threads=1)
         return [(self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+
+    def idf(self, token: str) -> float:
+        """Inverse document frequency of a (stemmed) token over the chunks; unseen tokens get the
+        highest value. Read off the BM25 matrix (one column per token), no extra storage."""
+        n = len(self.ids)
+        if self.bm25 is None or n == 0:
+            return 0.0
+        col = self.bm25.vocab_dict.get(token)
+        if col is None:
+            df = 0
+        else:
+            indptr = self.bm25.scores["indptr"]
+            end = indptr[col + 1] if col + 1 < len(indptr) else len(self.bm25.scores["data"])
+            df = int(end - indptr[col])
+        return math.log((n - df + 0.5) / (df + 0.5) + 1.0)
 
     def mask(
         self,

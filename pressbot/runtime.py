@@ -31,6 +31,18 @@ def quiet_libraries() -> None:
         pass
 
 
+def set_torch_threads(n: int | None) -> None:
+    """Threads for torch's CPU kernels. One per answering thread: a query embeds a few dozen
+    short sentences, where two threads on two cores gain little and oversubscribe under load."""
+    if n is None:
+        return
+    try:
+        import torch
+    except ImportError:  # the hash stand-in needs no torch
+        return
+    torch.set_num_threads(n)
+
+
 def open_index(settings: Settings, *, create: bool = False, embedder: PressbotEmbeddings | None = None) -> Index:
     quiet_libraries()
     embedder = embedder or build_embeddings(settings)
