@@ -165,18 +165,6 @@ def test_oversized_files_are_skipped_without_reading(archive: Path, monkeypatch:
     assert "big.txt" not in read
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_unreadable_file_by_permissions(archive: Path) -> None:
-    locked = archive / "locked.txt"
-    locked.write_text("Secret\n\ntext", encoding="utf-8")
-    locked.chmod(0)
-    try:
-        _, skips = collect(open_source(str(archive), settings()))
-    finally:
-        locked.chmod(0o644)
-    assert ("locked.txt", "unreadable") in [(s.location, s.reason) for s in skips]
-
-
 def test_unreadable_special_file(tmp_path: Path) -> None:
     # works as root too: a FIFO is not a regular file (and reading it would block)
     os.mkfifo(tmp_path / "pipe.txt")
