@@ -237,7 +237,11 @@ class OnnxEncoder:
 
     @classmethod
     def _load(cls, ort: Any, model: SentenceTransformer, path: Path, min_cosine: float) -> OnnxEncoder:
+        import torch
+
         options = ort.SessionOptions()
+        # the threads the process gave torch (PRESSBOT_TORCH_THREADS: 1 per answering thread)
+        options.intra_op_num_threads = torch.get_num_threads()
         # no busy-waiting between ops: the ingest's parsing thread and other processes need the cores
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:

@@ -50,7 +50,9 @@ In order to continue this high-level dialogue, both delegations agreed to hold a
 in February."""
 
 # the seed release as bundled with the sample archive (a byte-for-byte copy of the corpus file)
-REAL_SEED = Path(__file__).resolve().parents[2] / "evals/sample_archive/seed/mexico-and-the-us-continue-migration-talks.txt"
+REAL_SEED = (
+    Path(__file__).resolve().parents[2] / "evals/sample_archive/seed/mexico-and-the-us-continue-migration-talks.txt"
+)
 
 
 def test_whitehouse_markdown() -> None:
