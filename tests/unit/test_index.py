@@ -1,0 +1,167 @@
+"""The index over a real embedded Chroma: model recorded and checked, release records, chunk ids,
+stats, the commit protocol's repair, and the lexical copy derived from Chroma."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from pressbot.embeddings import HashEmbeddings
+from pressbot.errors import IndexEmptyError, ModelMismatchError
+from pressbot.lexical import LexicalIndex
+from pressbot.runtime import open_index
+from tests.support import build_index, release, sample_releases, settings_for
+
+
+@pytest.fixture()
+def settings(tmp_path):
+    return settings_for(tmp_path)
+
+
+@pytest.fixture()
+def index(settings):
+    return build_index(settings, sample_releases())
+
+
+def test_the_collection_records_model_and_dimension(index) -> None:
+    meta = index.meta()
+    assert meta["embedding_model"] == "hash-64"
+    assert meta["dimension"] == 64
+    assert meta["state"] == "clean"
+
+
+def test_opening_with_another_model_is_refused_with_the_way_to_rebuild(index, settings) -> None:
+    for other in (HashEmbeddings(32), HashEmbeddings(64, name="other")):
+        with pytest.raises(ModelMismatchError) as err:
+            open_index(settings, embedder=other)
+        message = str(err.value)
+        assert "'hash-64' (64 dimensions)" in message and repr(other.name) in message
+        assert "pressbot ingest PATH --rebuild" in message
+        assert "PRESSBOT_EMBEDDING_MODEL=hash-64" in message
+    # the same model opens fine
+    assert open_index(settings, embedder=HashEmbeddings(64)).chunks.count() == index.chunks.count()
+
+
+def test_opening_an_empty_data_dir_says_to_ingest_first(settings) -> None:
+    with pytest.raises(IndexEmptyError, match=r"run `pressbot ingest PATH` first"):
+        open_index(settings, embedder=HashEmbeddings(64))
+
+
+def test_release_records_and_chunk_ids(index) -> None:
+    rec = index.get_release("wh-haiti")
+    assert rec is not None
+    assert rec.title == "Statement on Haiti"
+    assert rec.date is not None and rec.date.isoformat() == "2021-08-20"
+    assert rec.url == "https://example.org/wh-haiti"
+    assert rec.text is not None and rec.text.startswith("The United States will provide $15 million")
+    assert rec.n_chunks >= 1
+    assert index.chunk_ids_of("wh-haiti") == [f"wh-haiti:{n}" for n in range(rec.n_chunks)]
+    assert rec.to_json()["date"] == "2021-08-20"
+    assert index.get_release("no-such-release") is None
+    seed = index.get_release("seed", with_text=False)
+    assert seed is not None and seed.date is None and seed.url is None and seed.text is None
+    # chunks carry the release metadata so one chunk alone can be cited
+    got = index.chunks.get(ids=["wh-haiti:0"], include=["metadatas", "documents"])
+    meta = got["metadatas"][0]
+    assert (meta["release_id"], meta["n"], meta["title"], meta["date"], meta["url"]) == (
+        "wh-haiti", 0, "Statement on Haiti", "2021-08-20", "https://example.org/wh-haiti"
+    )
+
+
+def test_every_chunk_id_is_release_id_colon_n(index) -> None:
+    chunk_ids = {cid for cid, _, _ in index.iter_chunks()}
+    expected = {f"{r.id}:{n}" for r in index.iter_releases() for n in range(r.n_chunks)}
+    assert chunk_ids == expected
+
+
+def test_stats(index) -> None:
+    stats = index.stats()
+    assert stats["releases"] == 5
+    assert stats["chunks"] == index.chunks.count() >= 5
+    assert stats["date_range"] == ["2021-04-22", "2022-06-15"]
+    assert stats["undated_releases"] == 1
+    assert stats["sources"] == {"seed": 1, "test": 2, "statedept": 2}
+    assert (stats["embedding_model"], stats["dimension"], stats["state"]) == ("hash-64", 64, "clean")
+    assert stats["generation"] == 1
+    assert stats["collection"] == "pressbot"
+
+
+def test_repair_removes_orphan_chunks_and_incomplete_releases(index) -> None:
+    before = {cid for cid, _, _ in index.iter_chunks()}
+    # what a killed writer leaves: chunks written, release record not yet (orphans) ...
+    index.chunks.upsert(
+        ids=["ghost:0", "ghost:1"],
+        documents=["a", "b"],
+        metadatas=[{"release_id": "ghost", "n": 0, "content_hash": "x"}, {"release_id": "ghost", "n": 1,
+                                                                           "content_hash": "x"}],
+        embeddings=np.ones((2, 64), dtype=np.float32),
+    )
+    # ... and a release whose chunks are only partly there
+    index.chunks.delete(ids=["wh-climate:0"])
+    report = index.repair()
+    assert report == {"orphan_chunks": 2, "incomplete_releases": 1}
+    assert index.get_release("wh-climate") is None
+    assert {cid for cid, _, _ in index.iter_chunks()} == {c for c in before if not c.startswith("wh-climate:")}
+    assert index.repair() == {"orphan_chunks": 0, "incomplete_releases": 0}
+
+
+def test_write_release_replaces_all_old_chunks(index) -> None:
+    rec = index.get_release("seed")
+    assert rec is not None and rec.n_chunks >= 1
+    short = release("seed", "Mexico and the U. S. continue migration talks", "Now one sentence.", source="seed")
+    index.write_release(short, [], np.zeros((0, 64), dtype=np.float32))
+    assert index.chunk_ids_of("seed") == []
+    assert index.get_release("seed").n_chunks == 0  # type: ignore[union-attr]
+
+
+# --- the lexical copy -------------------------------------------------------------------------
+
+
+def test_lexical_index_has_the_same_ids_as_chroma(index) -> None:
+    lex = index.lexical()
+    assert sorted(lex.ids) == sorted(cid for cid, _, _ in index.iter_chunks())
+    assert lex.fingerprint == index.fingerprint()
+    assert lex.search("$180M program", 3)[0][0].startswith("seed:")
+
+
+def test_lexical_copy_is_loaded_when_fresh_and_rebuilt_when_stale(index, settings, monkeypatch) -> None:
+    path = settings.lexical_path
+    index.lexical()
+    assert (path / "fingerprint").read_text() == index.fingerprint()
+
+    # a fresh process loads the saved copy, it does not rebuild it
+    def no_build(*a, **k):
+        raise AssertionError("rebuilt although the saved copy matched")
+
+    monkeypatch.setattr(LexicalIndex, "build", no_build)
+    reopened = open_index(settings, embedder=HashEmbeddings(64))
+    assert sorted(reopened.lexical().ids) == sorted(index.lexical().ids)
+    monkeypatch.undo()
+
+    # Chroma changes (a release goes): the saved copy is stale and is rebuilt
+    index.begin_write()
+    index.delete_release("wh-haiti")
+    index.end_write(changed=True)
+    lex = reopened.lexical()
+    assert not any(cid.startswith("wh-haiti:") for cid in lex.ids)
+    assert all(not cid.startswith("wh-haiti:") for cid, _ in lex.search("Haiti earthquake", 5))
+    assert (path / "fingerprint").read_text() == index.fingerprint()
+
+
+def test_lexical_index_is_rebuilt_from_chroma_alone(index, settings) -> None:
+    ids = sorted(index.lexical().ids)
+    shutil.rmtree(settings.lexical_path.parent)
+    reopened = open_index(settings, embedder=HashEmbeddings(64))
+    assert sorted(reopened.lexical().ids) == ids
+    assert (settings.lexical_path / "fingerprint").exists()
+    assert reopened.lexical().search("Ukraine Javelin", 1)[0][0] == "sd-ukraine-old:0"
+
+
+def test_drop_removes_everything(index, settings) -> None:
+    index.lexical()
+    index.drop()
+    assert not settings.lexical_path.exists()
+    with pytest.raises(IndexEmptyError):
+        open_index(settings, embedder=HashEmbeddings(64))
