@@ -21,7 +21,7 @@ def quiet_libraries() -> None:
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    for name in ("chromadb.telemetry", "httpx", "sentence_transformers", "transformers"):
+    for name in ("chromadb.telemetry", "httpx", "sentence_transformers", "transformers", "bm25s"):
         logging.getLogger(name).setLevel(logging.WARNING)
     try:
         from transformers.utils import logging as hf_logging
