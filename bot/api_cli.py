@@ -41,11 +41,15 @@ def slack_routers(settings: Settings) -> list:
     if settings.slack_signing_secret is None:
         return []
     try:
+        from bot.slack_app import require_secret
         from bot.slack_http import slack_router
     except ImportError as exc:
         log.warning("SLACK_SIGNING_SECRET is set but Slack's HTTP mode is unavailable (%s); "
                     "install pressbot[slack]", exc)
         return []
+    # fail at start-up, not in the background loader (which would leave /readyz failed)
+    require_secret(settings.slack_signing_secret, "SLACK_SIGNING_SECRET")
+    require_secret(settings.slack_bot_token, "SLACK_BOT_TOKEN", prefix="xoxb-")
     return [lambda engine: slack_router(settings, engine)]
 
 
