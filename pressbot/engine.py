@@ -143,11 +143,11 @@ class Engine:
         k = _k(k, self.settings.k)
         f, query, report = self.resolve_filters(question, **filter_args)
         qvec = self.index.embedder.encode_query(query)
-        result = self.searcher.search(query, k=k, filters=f, query_vector=qvec)
+        cache: dict[str, Any] = {}  # sentence vectors, shared by search, scoring and checking
+        result = self.searcher.search(query, k=k, filters=f, query_vector=qvec, cache=cache)
         t1 = time.perf_counter()
         passages = result.passages
         timings = {"search": (t1 - t0) * 1e3}
-        cache: dict[str, Any] = {}  # sentence vectors, shared by scoring and checking
         if self.chat_model is not None:
             from pressbot.llm import clean_draft, draft_answer, stream_draft
 
