@@ -32,6 +32,11 @@ class Settings(BaseSettings):
 
     # --- embeddings and chunking ---------------------------------------------------------
     embedding_model: str = Field(DEFAULT_MODEL, description="Any sentence-transformers model name or path.")
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "torch",
+        description="How the model runs: torch; onnx (same vectors, exported offline from the local weights); "
+        "onnx-int8 (quantised: faster, slightly different vectors, recorded as another model name).",
+    )
     embedding_device: str = Field("cpu", description="torch device for the embedding model.")
     embedding_batch_size: int = Field(64, ge=1, le=4096, description="Chunks per encode batch.")
     query_prefix: str | None = Field(None, description="Prefix for queries; auto ('query: ') for e5 models.")

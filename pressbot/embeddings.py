@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import tempfile
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -189,6 +190,7 @@ _PROBES = [
     "The program of $180 million supports Guatemala, Honduras and El Salvador with jobs and training.",
     "Ok.",
 ]
+MAX_ONNX_BATCH = 32
 _EXPORT_FORMAT = "1"  # bump when the export recipe changes: old cache entries are then ignored
 
 
@@ -202,10 +204,17 @@ class OnnxEncoder:
     """
 
     def __init__(self, session: onnxruntime.InferenceSession, tokenizer: Any, max_length: int) -> None:
-        self.session = session
-        self.tokenizer = tokenizer
+        self.session = session  # ONNX Runtime sessions may be run from several threads at once
+        self._tokenizer = tokenizer
+        self._local = threading.local()  # ...HF fast tokenizers may not (padding state per call)
         self.max_length = max_length
         self.input_names = [i.name for i in session.get_inputs()]
+
+    @property
+    def tokenizer(self) -> Any:
+        if not hasattr(self._local, "tokenizer"):
+            self._local.tokenizer = copy.deepcopy(self._tokenizer)
+        return self._local.tokenizer
 
     @classmethod
     def for_model(cls, model: SentenceTransformer, cache_dir: Path, *, int8: bool) -> OnnxEncoder:
@@ -244,6 +253,9 @@ class OnnxEncoder:
         options.intra_op_num_threads = torch.get_num_threads()
         # no busy-waiting between ops: the ingest's parsing thread and other processes need the cores
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # a memory pattern pre-plans every intermediate of a run at once: +1.07 GB of peak RSS for
+        # 64 texts of 256 tokens, +0.54 GB without it, at the same speed
+        options.enable_mem_pattern = False
         try:
             session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own kinds for a corrupt or foreign file
@@ -267,6 +279,9 @@ class OnnxEncoder:
             )
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        # activations grow with the batch (+270 MB for 32 texts of 256 tokens) while throughput
+        # stops growing well before 32 on CPU
+        batch_size = min(batch_size, MAX_ONNX_BATCH)
         # longest first, so each batch pads to texts of about its own length (as sentence-transformers does)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         out = np.empty((len(texts), 0), dtype=np.float32)
@@ -422,6 +437,6 @@ def build_embeddings(settings: Settings) -> PressbotEmbeddings:
         batch_size=settings.embedding_batch_size,
         query_prefix=settings.query_prefix,
         passage_prefix=settings.passage_prefix,
-        backend=getattr(settings, "embedding_backend", "torch"),
+        backend=settings.embedding_backend,
         cache_dir=getattr(settings, "embedding_cache_dir", None) or settings.data_dir / "models",
     )

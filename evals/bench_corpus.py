@@ -1,0 +1,275 @@
+"""The corpora and cached indexes of the search benchmark (`evals/bench_search.py`).
+
+Latency indexes: real chunks of `/work/shared/corpus` (whitehouse, every folder, and statedept,
+taken round-robin over archives and months so every size mixes all of them and spans 2021-2026,
+which matters to date-filtered searches; the seed first), chunked by pressbot's own
+`Chunker` with the real model's tokenizer, so chunk sizes are the ones production sees. Their
+stored vectors come from `HashEmbeddings` of the same dimension (a cheap stand-in: embedding 50k
+chunks with the real model would take an hour here) while the collection records the real
+model's name, so queries are embedded with the real model. The collection metadata says so
+(`bench_passage_vectors`). Chunking is the main cost: it runs once, its output is cached
+(`chunks.jsonl`) and every size is a prefix of it.
+
+Quality index: real embeddings over the release-like folders of the corpus plus the seed, built
+with the real `pressbot ingest` CLI (`QUALITY_SOURCES`); incremental, so an interrupted build
+resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pressbot.config import DEFAULT_MODEL, Settings, load_settings
+from pressbot.embeddings import HashEmbeddings, PressbotEmbeddings, SentenceTransformerEmbeddings
+from pressbot.types import Chunk, Release
+
+log = logging.getLogger(__name__)
+
+CORPUS = Path("/work/shared/corpus")
+DEFAULT_CACHE = Path(__file__).parent / ".cache" / "bench-search"
+VECTORS_NOTE = "HashEmbeddings(384) stand-in; queries embedded with the real model"
+WHITEHOUSE_FOLDERS = (
+    "statements-releases",
+    "briefings-statements",
+    "fact-sheets",
+    "releases",
+    "articles",
+    "presidential-actions",
+    "press-briefings",
+    "speeches-remarks",
+    "remarks",
+    "legislation",
+    "blog",
+    "disclosures",
+    "research",
+    "uncategorized",
+)
+# (source spec relative to CORPUS, source name): the seed, statedept (2,021) and the four release-like
+# whitehouse folders (7,379): 9,401 releases
+QUALITY_SOURCES = (
+    ("seed", "seed"),
+    ("statedept/press_releases.jsonl", "statedept"),
+    *((f"whitehouse/{f}", "whitehouse") for f in WHITEHOUSE_FOLDERS[:4]),
+)
+
+
+class StandInEmbeddings(PressbotEmbeddings):
+    """The real model's name, dimension and tokenizer (so chunks are the real ones), with hash
+    vectors for the passages (so 50k chunks take minutes, not an hour)."""
+
+    def __init__(self, real: SentenceTransformerEmbeddings) -> None:
+        self.real = real
+        self.name = real.name
+        self.dimension = real.dimension
+        self.max_tokens = real.max_tokens
+        self.hash = HashEmbeddings(real.dimension)
+
+    def count_tokens(self, text: str) -> int:
+        return self.real.count_tokens(text)
+
+    def count_tokens_batch(self, texts: Sequence[str]) -> list[int]:
+        return self.real.count_tokens_batch(texts)
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self.hash.encode_passages(texts)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.real.encode_query(text)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode_passages(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.encode_query(text).tolist()
+
+
+def bench_settings(data_dir: Path) -> Settings:
+    return load_settings(data_dir=data_dir, embedding_model=DEFAULT_MODEL, collection="pressbot")
+
+
+def _round_robin(streams: Sequence[Iterator[Any]]) -> Iterator[Any]:
+    for item in itertools.chain.from_iterable(itertools.zip_longest(*streams)):
+        if item is not None:
+            yield item
+
+
+def corpus_releases(settings: Settings) -> Iterator[Release]:
+    """Releases of the whole corpus, each id once: round-robin over the archives (seed first), and
+    within a whitehouse folder over its months, so that any prefix spans every archive and date."""
+    from ingest.sources import open_source
+
+    def folder(name: str) -> Iterator[Release]:
+        months = sorted(p for p in (CORPUS / "whitehouse" / name).iterdir() if p.is_dir())
+        return _round_robin([iter(open_source(str(m), settings, source_name="whitehouse")) for m in months])
+
+    streams = [
+        iter(open_source(str(CORPUS / "seed"), settings, source_name="seed")),
+        iter(open_source(str(CORPUS / "statedept/press_releases.jsonl"), settings, source_name="statedept")),
+    ]
+    streams += [folder(name) for name in WHITEHOUSE_FOLDERS]
+    seen: set[str] = set()
+    for item in _round_robin(streams):
+        if isinstance(item, Release) and item.id not in seen:
+            seen.add(item.id)
+            yield item
+
+
+def chunk_corpus(cache: Path, n_chunks: int) -> Path:
+    """`cache/chunks.jsonl` (one release and its chunks a line) holding >= n_chunks chunks."""
+    from ingest.chunking import Chunker
+    from pressbot.runtime import quiet_libraries
+
+    out = cache / "chunks.jsonl"
+    done = cache / "chunks.done.json"
+    if done.exists() and json.loads(done.read_text())["chunks"] >= n_chunks:
+        return out
+    quiet_libraries()
+    cache.mkdir(parents=True, exist_ok=True)
+    settings = bench_settings(cache)
+    chunker = Chunker(SentenceTransformerEmbeddings(), settings.chunk_tokens, settings.chunk_overlap_sentences)
+    t0 = time.perf_counter()
+    total = releases = 0
+    with (cache / "chunks.jsonl.tmp").open("w") as fh:
+        for release in corpus_releases(settings):
+            chunks = chunker.chunk(release)
+            if not chunks:
+                continue
+            fh.write(
+                json.dumps(
+                    {"release": release.model_dump(mode="json"), "chunks": [c.model_dump(mode="json") for c in chunks]}
+                )
+                + "\n"
+            )
+            total += len(chunks)
+            releases += 1
+            if releases % 500 == 0:
+                log.info("chunked %d releases, %d chunks, %.0f s", releases, total, time.perf_counter() - t0)
+            if total >= n_chunks:
+                break
+    (cache / "chunks.jsonl.tmp").rename(out)
+    done.write_text(json.dumps({"chunks": total, "releases": releases, "seconds": round(time.perf_counter() - t0)}))
+    return out
+
+
+def read_chunked(path: Path, n_chunks: int) -> Iterator[tuple[Release, list[Chunk]]]:
+    """The first releases of the chunk cache, up to the one that reaches n_chunks."""
+    total = 0
+    with path.open() as fh:
+        for line in fh:
+            row = json.loads(line)
+            chunks = [Chunk.model_validate(c) for c in row["chunks"]]
+            yield Release.model_validate(row["release"]), chunks
+            total += len(chunks)
+            if total >= n_chunks:
+                return
+
+
+def latency_dir(cache: Path, n_chunks: int) -> Path:
+    return cache / f"latency-{n_chunks}"
+
+
+def build_latency_index(cache: Path, n_chunks: int) -> dict[str, object]:
+    """The hash-vector index of the first n_chunks chunks (reused when complete)."""
+    from ingest.indexer import body_hash
+    from pressbot.index import Index, make_client
+    from pressbot.runtime import quiet_libraries
+
+    data_dir = latency_dir(cache, n_chunks)
+    done = data_dir / "built.json"
+    if done.exists():
+        return json.loads(done.read_text())
+    source = chunk_corpus(cache, n_chunks)
+    quiet_libraries()
+    shutil.rmtree(data_dir, ignore_errors=True)
+    settings = bench_settings(data_dir)
+    embedder = StandInEmbeddings(SentenceTransformerEmbeddings())
+    index = Index(make_client(settings), settings, embedder).open(create=True)
+    index.begin_write()
+    t0 = time.perf_counter()
+    batch: list[tuple[Release, list[Chunk], np.ndarray, str]] = []
+    n_batch = 0
+    for release, chunks in read_chunked(source, n_chunks):
+        vectors = embedder.encode_passages([c.embed_text for c in chunks])
+        batch.append((release, chunks, vectors, body_hash(release.text)))
+        n_batch += len(chunks)
+        if n_batch >= 2000:
+            index.write_releases(batch)
+            batch, n_batch = [], 0
+    index.write_releases(batch)
+    index.end_write(True)
+    index.chunks.modify(metadata={**index.meta(), "bench_passage_vectors": VECTORS_NOTE})
+    t1 = time.perf_counter()
+    index.lexical()
+    info: dict[str, object] = {
+        "chunks": index.chunks.count(),
+        "releases": index.releases.count(),
+        "write_s": round(t1 - t0, 1),
+        "lexical_s": round(time.perf_counter() - t1, 1),
+        "passage_vectors": VECTORS_NOTE,
+    }
+    done.write_text(json.dumps(info))
+    return info
+
+
+def build_quality_index(data_dir: Path, log_file: Path, timeout_s: float) -> None:
+    """Ingest QUALITY_SOURCES with the real model through the real CLI (incremental: resumes)."""
+    pressbot = Path(sys.executable).with_name("pressbot")
+    deadline = time.monotonic() + timeout_s
+    # one torch thread: on a shared, oversubscribed 2-core machine two threads wait on each other
+    # (measured: 256 chunks in 56 s with one thread, 137 s with two, same load)
+    env = {"PRESSBOT_TORCH_THREADS": "1", "OMP_NUM_THREADS": "1", **os.environ}
+    with log_file.open("a") as fh:
+        for spec, name in QUALITY_SOURCES:
+            cmd = [
+                str(pressbot),
+                "--data-dir",
+                str(data_dir),
+                "ingest",
+                str(CORPUS / spec),
+                "--source-name",
+                name,
+                "--json",
+                "--no-progress",
+            ]
+            fh.write(f"=== {time.strftime('%H:%M:%S')} {' '.join(cmd)}\n")
+            fh.flush()
+            timeout = max(1.0, deadline - time.monotonic())
+            subprocess.run(cmd, stdout=fh, stderr=fh, check=True, timeout=timeout, env=env)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Build (or reuse) one benchmark index.")
+    parser.add_argument("what", choices=["latency", "quality"])
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--chunks", type=int, default=50_000, help="latency: chunks in the index")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(__file__).parent / ".cache" / "quality-9k",
+        help="quality: the data dir of the real-embedding index",
+    )
+    parser.add_argument("--timeout", type=float, default=7200, help="quality: seconds for the whole build")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    if args.what == "latency":
+        print(json.dumps(build_latency_index(args.cache, args.chunks)))
+    else:
+        build_quality_index(args.data_dir, args.data_dir.with_suffix(".log"), args.timeout)
+
+
+if __name__ == "__main__":
+    main()
