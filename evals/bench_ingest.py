@@ -292,14 +292,18 @@ def pressbot_chunk_texts(releases: list[Release], chunker: Chunker) -> list[str]
     return texts
 
 
-def run_raw(texts: list[str], torch_model: Any, batch_size: int, n_releases: int) -> Phase:
+def run_raw(texts: list[str], torch_model: Any, batch_size: int, n_releases: int, step: int = 2048) -> Phase:
     reset_peak_rss()
+    RUNNING.begin("raw", RAW)
     start = time.perf_counter()
-    torch_model.encode(texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
+    for i in range(0, len(texts), step):  # slices only so that a stopped run knows how far it got
+        torch_model.encode(
+            texts[i : i + step], batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
+        )
+        RUNNING.chunks = min(i + step, len(texts))
+        RUNNING.releases = round(n_releases * RUNNING.chunks / len(texts))
     seconds = time.perf_counter() - start
-    return Phase(
-        "raw: SentenceTransformer.encode (torch) of pressbot's chunks", seconds, n_releases, len(texts), peak_rss_mb()
-    )
+    return Phase(RAW, seconds, n_releases, len(texts), peak_rss_mb())
 
 
 # --- quality of a faster backend ------------------------------------------------------------------
