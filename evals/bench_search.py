@@ -249,7 +249,7 @@ class InMemoryFilteredDense:
     filter) is answered from an in-memory copy of the vectors, restricted by the lexical index's
     arrays (the same rows `LexicalIndex.mask` allows), instead of Chroma's filtered search, which
     scans metadata in full; the texts of the hits come back with one `get`. Unfiltered queries
-    and every other call go to Chroma as before. `filters` is set by the caller before a search."""
+    and every other call go to Chroma as before. `filters` is set by `filter_aware` searchers."""
 
     def __init__(self, collection: Any, lexical: Any) -> None:
         self.collection = collection
@@ -286,6 +286,8 @@ class InMemoryFilteredDense:
             include_undated=True,
         )
         rows = np.flatnonzero(mask)
+        if not len(rows):
+            return {"ids": [[]], "documents": [[]], "metadatas": [[]], "distances": [[]]}
         qvec = np.asarray(query_embeddings[0], dtype=np.float32)
         # a wide window: one product over every row beats copying most of the matrix
         sims = (self.vectors @ qvec)[rows] if 4 * len(rows) > len(self.ids) else self.vectors[rows] @ qvec
@@ -300,6 +302,18 @@ class InMemoryFilteredDense:
             "metadatas": [[by_id[c][1] for c in ids]],
             "distances": [[1.0 - float(x) for x in sims[top]]],
         }
+
+
+def filter_aware(index: Any, **kwargs: Any) -> Any:
+    """A live `Searcher` over `index` that hands each search's filters to its InMemoryFilteredDense."""
+    from pressbot.search import Filters, Searcher
+
+    class FilterAware(Searcher):
+        def search(self, query: str, *, filters: Any = None, **kw: Any) -> Any:
+            self.index.chunks.filters = filters or Filters()
+            return super().search(query, filters=filters, **kw)
+
+    return FilterAware(index, **kwargs)
 
 
 def compare_searchers(engine: Any, qs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -326,9 +340,9 @@ def compare_searchers(engine: Any, qs: list[dict[str, Any]]) -> dict[str, Any]:
             return lex
 
     live = engine.searcher
-    fixed = Searcher(Fixed(), candidates=live.candidates, rescore=live.rescore)  # type: ignore[arg-type]
+    fixed = filter_aware(Fixed(), candidates=live.candidates, rescore=live.rescore)
     no_rescore = Searcher(index, candidates=live.candidates, rescore=0)
-    fixed_no_rescore = Searcher(Fixed(), candidates=live.candidates, rescore=0)  # type: ignore[arg-type]
+    fixed_no_rescore = filter_aware(Fixed(), candidates=live.candidates, rescore=0)
     k = engine.settings.k
     prepared = []
     for item in qs:
@@ -340,7 +354,6 @@ def compare_searchers(engine: Any, qs: list[dict[str, Any]]) -> dict[str, Any]:
     diffs: list[dict[str, Any]] = []
     for f, query, vec in prepared * 2:
         filtered = chroma_filtered(f)
-        dense.filters = f
         results = {}
         for name, searcher in zip(names, (live, fixed, no_rescore, fixed_no_rescore), strict=True):
             res = clocks[name]["all"].time(searcher.search, query, k=k, filters=f, query_vector=vec)
@@ -400,6 +413,7 @@ def _with_sentence_lookup(engine: Any, qs: list[dict[str, Any]], dense: Any, lex
             return lex
 
     projected = Engine(engine.settings, Fixed(), None)  # type: ignore[arg-type]
+    projected.searcher = filter_aware(Fixed(), candidates=engine.searcher.candidates, rescore=engine.searcher.rescore)
     clocks = {"search": Clock(), "answer": Clock()}
     for item in qs[:5]:
         projected.answer(item["q"], as_of=item["as_of"])
@@ -531,11 +545,14 @@ def compare_fusions(engine: Any, seed_id: str) -> dict[str, Any]:
     from pressbot.search import Searcher
 
     index = engine.index
+    live = engine.searcher
+    no_rescore = Searcher(index, candidates=live.candidates, rescore=0)
     variants = {
-        "current": _variant(engine.searcher),
-        "candidates=200": _variant(Searcher(index, candidates=200)),
-        "amount bonus": _variant(engine.searcher, amount_bonus=1.0),
-        "amount bonus, candidates=200": _variant(Searcher(index, candidates=200), amount_bonus=1.0),
+        f"live (sentence rescoring of the top {live.rescore})": _variant(live),
+        "live without rescoring": _variant(no_rescore),
+        "live without rescoring + amount bonus": _variant(no_rescore, amount_bonus=1.0),
+        "live + amount bonus": _variant(live, amount_bonus=1.0),
+        "live, candidates=200": _variant(Searcher(index, candidates=200, rescore=live.rescore)),
     }
     releases = [(r.id, r.url, r.title) for r in index.iter_releases()]
     items = []
@@ -834,13 +851,50 @@ def print_report(report: dict[str, Any]) -> None:
             f"naive pipeline over {qual['naive']['releases']} releases ({qual['naive']['subset']})"
         )
         for q, row in qual["questions"].items():
-            nv = row["naive"]
+            nv, proxy = row["naive"], row["small_to_big_proxy"]
             ok = row["rank"] == 1
+            print(f"\n  {q!r}")
             print(
-                f"  {q!r}: pressbot rank {row['rank']} ({'PASS' if ok else 'FAIL'}: target 1); "
-                f"naive release rank {nv['release_rank']} (in top-20 chunks: {nv['rank_in_top20_chunks']}); "
-                f"answer names {len(row['answer_has_countries'])}/8 countries, cites seed: {row['answer_cites_seed']}"
+                f"    pressbot rank {row['rank']} ({'PASS' if ok else 'FAIL'}: target 1), "
+                f"rank with k=50: {row['rank_k50']}"
             )
+            print(
+                f"    naive release rank {nv['release_rank']} (a lower bound; among the top-20 chunks: "
+                f"{nv['rank_in_top20_chunks']}); its best seed chunk: {nv['seed_best_chunk']}"
+            )
+            print(
+                f"    answer names {len(row['answer_has_countries'])}/8 countries, "
+                f"cites the seed: {row['answer_cites_seed']}"
+            )
+            for c in row["seed_chunks"]:
+                holds = " (holds the answer)" if c["has_answer"] else ""
+                print(
+                    f"    seed chunk {c['chunk'].rsplit(':', 1)[1]}: cosine {c['cosine']}, "
+                    f"dense rank {c['dense_rank']}, lexical rank {c['lexical_rank']}{holds}"
+                )
+            print(f"    seed's fused score {row['seed_fused']}; the top 3:")
+            for t in row["top5"][:3]:
+                print(
+                    f"      {t['fused']} cosine {t['cosine']} dense {t['dense_rank']} lexical {t['lexical_rank']}: "
+                    f"{t['title']}"
+                )
+            print(
+                f"    sentence-level estimate (small-to-big): seed rank by best sentence "
+                f"{proxy['seed_rank_by_best_sentence']}, fused with lexical {proxy['seed_rank_fused_with_lexical']} "
+                f"(over {proxy['candidate_chunks']} candidate chunks)"
+            )
+        variants = qual.get("variants", {})
+        print(
+            "\n  Search variants (golden questions whose source is in the index: "
+            f"{variants.get('golden_questions_in_index')}):"
+        )
+        for name, v in variants.items():
+            if isinstance(v, dict):
+                wall = v["search_wall_ms"] or {}
+                print(
+                    f"    {name:<46} seed ranks {v['seed_rank_top10']}, golden hit@1 {v['golden_hit@1']}, "
+                    f"hit@5 {v['golden_hit@5']}, search p50 {wall.get('p50')} ms"
+                )
     print(f"\nload average during the run: {report['loadavg']} on {os.cpu_count()} cores (shared machine)")
 
 

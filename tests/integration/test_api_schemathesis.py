@@ -64,6 +64,7 @@ def test_operation_conforms_to_the_schema(
         max_examples=int(os.environ.get("API_FUZZ_EXAMPLES", "30")),
         deadline=None,
         database=None,  # no .hypothesis/ folder in the work tree
+        derandomize=True,  # the same examples every run: CI is reproducible, a failure can be replayed
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
     def check(case: schemathesis.Case) -> None:
