@@ -4,19 +4,20 @@ On the same releases (a deterministic mix of the White House release-like folder
 State Department export, plus the seed release), in one process, with the same model:
 
 1. pressbot: `Indexer` + `Chunker` into a fresh embedded Chroma, from the source files
-   (parsing included), then a second, unchanged run over the same index;
+   (parsing included; it embeds every chunk and, for questions to look up, every sentence of
+   them), then a second, unchanged run over the same index;
 2. naive: LangChain `RecursiveCharacterTextSplitter(1000, 200)` + `HuggingFaceEmbeddings` +
    `Chroma.add_documents`, given the already parsed release texts (its parsing is free);
 3. raw: `SentenceTransformer.encode` (torch) of pressbot's own chunk texts: the model's limit.
 
-With `--backend onnx|onnx-int8` pressbot embeds with that backend (pipelines 2 and 3 stay on
-torch, as users run them) and the quality of its vectors is checked against torch's.
+pressbot embeds with its default backend (onnx-int8) or `--backend`; pipelines 2 and 3 stay on
+torch, as users run them, and the quality of a non-torch backend's vectors is checked against torch's.
 `--full` ingests all of the corpus (whitehouse, statedept, seed) and reports peak RSS; stopped
 early (SIGTERM from `timeout`, Ctrl-C) it reports how far it got.
 
     .venv/bin/python evals/bench_ingest.py --corpus /work/shared/corpus --releases 2000 --out /tmp/bench
-    .venv/bin/python evals/bench_ingest.py --backend onnx-int8 --releases 2000
-    timeout 7200 .venv/bin/python evals/bench_ingest.py --full --backend onnx-int8 --out /tmp/bench-full
+    .venv/bin/python evals/bench_ingest.py --backend torch --releases 2000
+    timeout 7200 .venv/bin/python evals/bench_ingest.py --full --out /tmp/bench-full
 
 Timings on a shared machine are noisy; the pipelines run back to back so that they see about
 the same load, and the table gives the load average next to the figures.
@@ -237,7 +238,7 @@ def run_pressbot(
         summary.releases_seen,
         summary.chunks_embedded,
         peak_rss_mb(),
-        {k: s[k] for k in ("added", "unchanged", "duplicates", "skipped", "skipped_by_reason")},
+        {k: s[k] for k in ("added", "unchanged", "duplicates", "skipped", "skipped_by_reason", "sentences_embedded")},
     )
 
 
@@ -436,7 +437,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", type=Path, default=Path("/work/shared/corpus"))
     ap.add_argument("--releases", type=int, default=2000, help="sample size (>= 2000 for the issue's figures)")
     ap.add_argument("--out", type=Path, help="write results.json and table.txt here")
-    ap.add_argument("--backend", choices=BACKENDS, default="torch", help="pressbot's embedding backend")
+    ap.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=Settings.model_fields["embedding_backend"].default,
+        help="pressbot's embedding backend (default: the setting's default)",
+    )
     ap.add_argument("--batch-size", type=int, default=64, help="PRESSBOT_EMBEDDING_BATCH_SIZE")
     ap.add_argument("--chunk-tokens", type=int, help="PRESSBOT_CHUNK_TOKENS (default: the setting's)")
     ap.add_argument("--overlap", type=int, help="PRESSBOT_CHUNK_OVERLAP_SENTENCES (default: the setting's)")

@@ -10,6 +10,8 @@ boundaries, never cut off silently.
 
 from __future__ import annotations
 
+import itertools
+
 from pressbot.embeddings import PressbotEmbeddings
 from pressbot.sentences import split_sentences
 from pressbot.types import Chunk, Release
@@ -100,6 +102,8 @@ class Chunker:
         chunks = []
         for n, group in enumerate(groups):
             text = " ".join(s for s, _ in group)
+            ends = list(itertools.accumulate(len(s) + 1 for s, _ in group))
+            ends[-1] = len(text)
             chunks.append(
                 Chunk(
                     id=f"{release.id}:{n}",
@@ -113,6 +117,7 @@ class Chunker:
                     source=release.source,
                     language=release.language,
                     content_hash=release.content_hash,
+                    sentence_ends=ends,
                 )
             )
         self._verify(chunks)

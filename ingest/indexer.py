@@ -24,7 +24,7 @@ from typing import Any
 from ingest.chunking import Chunker
 from ingest.sources.base import Skip
 from pressbot.index import Index
-from pressbot.types import Chunk, Release
+from pressbot.types import Chunk, Release, sentences_at
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ class IngestSummary:
     pruned: int = 0
     duplicates: int = 0
     chunks_embedded: int = 0
+    sentences_embedded: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     skipped_examples: list[Skip] = field(default_factory=list)
     repaired: dict[str, int] = field(default_factory=dict)
@@ -60,6 +61,7 @@ class IngestSummary:
             "skipped": sum(self.skipped.values()),
             "skipped_by_reason": dict(self.skipped),
             "chunks_embedded": self.chunks_embedded,
+            "sentences_embedded": self.sentences_embedded,
             "repaired": self.repaired,
             "elapsed_s": round(self.elapsed_s, 2),
             "releases_per_s": round(self.releases_seen / self.elapsed_s, 2) if self.elapsed_s else None,
@@ -226,6 +228,16 @@ class Indexer:
         texts = [c.embed_text for _, chunks, _ in pending for c in chunks]
         vectors = self.index.embedder.encode_passages(texts)
         summary.chunks_embedded += len(texts)
+        # the chunks' sentences, for questions to look up rather than encode (see
+        # pressbot.sentence_vectors); stored before the releases commit, so a committed release
+        # has them. Content-addressed: overlap sentences and unchanged text are encoded once.
+        store = self.index.sentence_vectors
+        sentences = store.missing(
+            [s for _, chunks, _ in pending for c in chunks for s in sentences_at(c.text, c.sentence_ends)]
+        )
+        if sentences:
+            store.put_many(sentences, self.index.embedder.encode_passages(sentences))
+            summary.sentences_embedded += len(sentences)
         batch = []
         offset = 0
         for release, chunks, is_update in pending:

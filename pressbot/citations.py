@@ -24,7 +24,7 @@ import numpy as np
 
 from pressbot.embeddings import PressbotEmbeddings
 from pressbot.lexical import _AMOUNT, _amount_token, lexical_tokens
-from pressbot.sentences import split_sentences
+from pressbot.sentences import passage_sentences, split_sentences
 from pressbot.types import Citation, Passage
 
 # one citation mark: [1], [1, 2]; several may follow each other: [1][2]
@@ -113,7 +113,7 @@ _VERBATIM = 0.98
 
 
 def _sentences_of(passage: Passage) -> list[str]:
-    return [s for s in split_sentences(passage.text, passage.language) if s] or [passage.text]
+    return passage_sentences(passage) or [passage.text]
 
 
 def check_answer(

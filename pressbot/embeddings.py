@@ -35,6 +35,7 @@ from langchain_core.embeddings import Embeddings
 
 from pressbot.config import DEFAULT_MODEL, Settings
 from pressbot.errors import ConfigError
+from pressbot.sentence_vectors import VectorCache
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -66,10 +67,16 @@ class PressbotEmbeddings(Embeddings):
         return np.asarray(self.embed_query(text), dtype=np.float32)
 
     def encode_cached(self, texts: Sequence[str], cache: dict[str, np.ndarray]) -> np.ndarray:
-        """Passage vectors, encoding only texts not in `cache` (one answer embeds a sentence once)."""
+        """Passage vectors, encoding only texts not in `cache` (one answer embeds a sentence once);
+        a `VectorCache` is first filled from the sentence vectors stored at ingest."""
         todo = list(dict.fromkeys(t for t in texts if t not in cache))
+        if todo and isinstance(cache, VectorCache):
+            todo = cache.load(todo)
         if todo:
-            cache.update(zip(todo, self.encode_passages(todo), strict=True))
+            vectors = self.encode_passages(todo)
+            cache.update(zip(todo, vectors, strict=True))
+            if isinstance(cache, VectorCache):
+                cache.save(todo, vectors)
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([cache[t] for t in texts])
@@ -438,5 +445,5 @@ def build_embeddings(settings: Settings) -> PressbotEmbeddings:
         query_prefix=settings.query_prefix,
         passage_prefix=settings.passage_prefix,
         backend=settings.embedding_backend,
-        cache_dir=getattr(settings, "embedding_cache_dir", None) or settings.data_dir / "models",
+        cache_dir=settings.embedding_cache_dir,  # None: the user's cache, shared by every data dir
     )

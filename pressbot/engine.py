@@ -19,6 +19,7 @@ from pressbot.errors import QueryError
 from pressbot.extractive import score_sentences, select_sentences
 from pressbot.index import Index, ReleaseRecord
 from pressbot.search import Filters, Searcher, SearchResult
+from pressbot.sentence_vectors import VectorCache
 from pressbot.types import Answer, Citation, Passage
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,9 @@ class Engine:
     def search(self, query: str, *, k: int | None = None, **filter_args: Any) -> SearchResult:
         _validate(query)
         f, q, _ = self.resolve_filters(query, **filter_args)
-        return self.searcher.search(q, k=_k(k, self.settings.k), filters=f)
+        return self.searcher.search(
+            q, k=_k(k, self.settings.k), filters=f, cache=VectorCache(self.index.sentence_vectors)
+        )
 
     def get_release(self, release_id: str) -> ReleaseRecord | None:
         return self.index.get_release(release_id)
@@ -111,9 +114,7 @@ class Engine:
     def answer(self, question: str, *, k: int | None = None, **filter_args: Any) -> Answer:
         return self.answer_traced(question, k=k, **filter_args)[0]
 
-    def answer_traced(
-        self, question: str, *, k: int | None = None, **filter_args: Any
-    ) -> tuple[Answer, list[Passage]]:
+    def answer_traced(self, question: str, *, k: int | None = None, **filter_args: Any) -> tuple[Answer, list[Passage]]:
         """The Answer and the passages it was drawn from, best first (the evals score retrieval)."""
         for step in self._answer_steps(question, k, filter_args, stream=False):
             if isinstance(step, tuple):
@@ -143,7 +144,8 @@ class Engine:
         k = _k(k, self.settings.k)
         f, query, report = self.resolve_filters(question, **filter_args)
         qvec = self.index.embedder.encode_query(query)
-        cache: dict[str, Any] = {}  # sentence vectors, shared by search, scoring and checking
+        # sentence vectors, shared by search, scoring and checking; read from those stored at ingest
+        cache = VectorCache(self.index.sentence_vectors)
         result = self.searcher.search(query, k=k, filters=f, query_vector=qvec, cache=cache)
         t1 = time.perf_counter()
         passages = result.passages
@@ -164,7 +166,12 @@ class Engine:
             text, citations = checked.text, checked.citations
         else:
             scored = score_sentences(
-                query, passages, self.index.embedder, query_vector=qvec, cache=cache, focus_terms=_focus_terms(f),
+                query,
+                passages,
+                self.index.embedder,
+                query_vector=qvec,
+                cache=cache,
+                focus_terms=_focus_terms(f),
                 idf=self.index.lexical().idf,
             )
             chosen = select_sentences(scored)
@@ -174,9 +181,9 @@ class Engine:
                 if evidence >= self.settings.abstain_threshold
                 else ""
             )
-            checked = check_answer(draft, passages, self.index.embedder, cache=cache) if draft else None
-            text = checked.text if checked else ""
-            citations = checked.citations if checked else []
+            extracted = check_answer(draft, passages, self.index.embedder, cache=cache) if draft else None
+            text = extracted.text if extracted else ""
+            citations = extracted.citations if extracted else []
         t2 = time.perf_counter()
         timings["answer"] = (t2 - t1) * 1e3
         abstained = not citations

@@ -24,7 +24,7 @@ import numpy as np
 
 from pressbot.embeddings import PressbotEmbeddings
 from pressbot.lexical import lexical_tokens
-from pressbot.sentences import split_sentences
+from pressbot.sentences import passage_sentences
 from pressbot.types import Passage
 
 _LIST_Q = re.compile(r"^\s*(which|what|list|name)\b|\b(which|list)\b", re.IGNORECASE)
@@ -68,7 +68,7 @@ def score_sentences(
     sentences: list[tuple[str, Passage]] = []
     seen: set[str] = set()
     for p in passages:
-        for s in split_sentences(p.text, p.language):
+        for s in passage_sentences(p):
             if len(s) >= MIN_SENTENCE_CHARS and s not in seen:
                 seen.add(s)
                 sentences.append((s, p))
@@ -88,7 +88,9 @@ def score_sentences(
         tokens = set(lexical_tokens(s))
         ov = _coverage(weights, tokens)
         score = (
-            W_SIM * float(sim) + W_COVERAGE * ov + W_CONTEXT * _coverage(weights, tokens | titles[id(p)])
+            W_SIM * float(sim)
+            + W_COVERAGE * ov
+            + W_CONTEXT * _coverage(weights, tokens | titles[id(p)])
             - W_RANK * rank[id(p)]
         )
         if wants_number:

@@ -9,6 +9,8 @@ from functools import lru_cache
 import pysbd
 from pysbd.languages import LANGUAGE_CODES
 
+from pressbot.types import Passage, sentences_at
+
 _SUPPORTED = frozenset(LANGUAGE_CODES)  # others fall back to the English rules
 _PARA = re.compile(r"\n\s*\n")
 
@@ -26,3 +28,11 @@ def split_sentences(text: str, language: str = "en") -> list[str]:
         if para:
             out.extend(s.strip() for s in seg.segment(para) if s.strip())
     return out
+
+
+def passage_sentences(passage: Passage) -> list[str]:
+    """A retrieved chunk's sentences: as cut at ingest (the ones whose vectors are stored), or,
+    for an index built before sentence ends were stored, split again."""
+    if passage.sentence_ends:
+        return sentences_at(passage.text, passage.sentence_ends)
+    return split_sentences(passage.text, passage.language)

@@ -50,6 +50,9 @@ class Chunk(BaseModel):
     source: str = ""
     language: str = "und"
     content_hash: str = ""
+    # where each sentence of `text` ends (character offsets): answerers and the sentence vectors
+    # stored at ingest use exactly these sentences, without splitting again at question time
+    sentence_ends: list[int] = Field(default_factory=list)
 
     def metadata(self) -> dict[str, str | int | float | bool]:
         """Chroma metadata (scalars only; missing values are left out, never invented)."""
@@ -67,7 +70,20 @@ class Chunk(BaseModel):
             meta["date"] = self.date.isoformat()
         if self.url:
             meta["url"] = self.url
+        if self.sentence_ends:
+            meta["sentence_ends"] = ",".join(map(str, self.sentence_ends))
         return meta
+
+
+def sentences_at(text: str, ends: list[int]) -> list[str]:
+    """The sentences of `text` cut at `ends` (see `Chunk.sentence_ends`)."""
+    out, start = [], 0
+    for end in ends:
+        piece = text[start:end].strip()
+        if piece:
+            out.append(piece)
+        start = end
+    return out
 
 
 class Passage(BaseModel):
@@ -87,6 +103,7 @@ class Passage(BaseModel):
     dense_rank: int | None = None
     lexical_rank: int | None = None
     undated: bool = False
+    sentence_ends: list[int] = Field(default_factory=list)  # empty: an index built before they were stored
 
 
 class Citation(BaseModel):

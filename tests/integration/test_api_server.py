@@ -161,7 +161,7 @@ def test_chunked_body_over_the_limit_is_413_over_http(http: httpx.Client) -> Non
 
 def test_stats_metrics_and_docs_over_http(http: httpx.Client) -> None:
     stats = http.get("/v1/stats").json()
-    assert stats["releases"] > 400 and stats["embedding_model"] == "all-MiniLM-L6-v2" and stats["date_range"]
+    assert stats["releases"] > 400 and stats["embedding_model"] == "all-MiniLM-L6-v2+onnx-int8" and stats["date_range"]
     metrics = http.get("/metrics")
     assert metrics.headers["content-type"].startswith("text/plain")
     assert 'pressbot_api_requests_total{method="POST",route="/v1/ask",status="200"}' in metrics.text

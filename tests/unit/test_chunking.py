@@ -14,7 +14,7 @@ from ingest.sources import Skip, open_source
 from pressbot.config import Settings
 from pressbot.embeddings import HashEmbeddings, PressbotEmbeddings, SentenceTransformerEmbeddings
 from pressbot.sentences import split_sentences
-from pressbot.types import Chunk, Release
+from pressbot.types import Chunk, Release, sentences_at
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "evals" / "sample_archive"
@@ -108,7 +108,23 @@ def test_real_releases_fit_the_model_and_lose_nothing(embedder: PressbotEmbeddin
         assert_fits(embedder, chunks)
         assert_lossless(rel.text, chunks)
         assert [c.id for c in chunks] == [f"{rel.id}:{n}" for n in range(len(chunks))]
+        assert_sentence_ends(rel, chunks)
     assert {"en", "es"} <= languages  # English and Spanish releases were both exercised
+
+
+def assert_sentence_ends(rel: Release, chunks: list[Chunk]) -> None:
+    """The sentence ends a chunk records cut its text into the release's own sentences (or the
+    pieces of one too long for a chunk), nothing left over: these are the sentences whose
+    vectors ingest stores and answerers read."""
+    whole = set(split_sentences(rel.text, rel.language))
+    for chunk in chunks:
+        pieces = sentences_at(chunk.text, chunk.sentence_ends)
+        assert " ".join(pieces) == chunk.text
+        assert chunk.sentence_ends[-1] == len(chunk.text)
+        long_pieces = [p for p in pieces if p not in whole]
+        assert all(any(p in s for s in whole) for p in long_pieces), long_pieces[:2]
+        meta = chunk.metadata()["sentence_ends"]
+        assert [int(x) for x in str(meta).split(",")] == chunk.sentence_ends
 
 
 def test_chunk_tokens_above_the_model_limit_are_capped(real_model) -> None:

@@ -4,6 +4,7 @@ stats, the commit protocol's repair, and the lexical copy derived from Chroma.""
 from __future__ import annotations
 
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -140,7 +141,9 @@ def test_lexical_copy_is_loaded_when_fresh_and_rebuilt_when_stale(index, setting
     assert sorted(reopened.lexical().ids) == sorted(index.lexical().ids)
     monkeypatch.undo()
 
-    # Chroma changes (a release goes): the saved copy is stale and is rebuilt
+    # Chroma changes (a release goes): the saved copy is stale and is rebuilt (once the
+    # reader checks again: at once here, at most FRESHNESS_S seconds later in a live process)
+    monkeypatch.setattr("pressbot.index.FRESHNESS_S", 0.0)
     index.begin_write()
     index.delete_release("wh-haiti")
     index.end_write(changed=True)
@@ -148,6 +151,44 @@ def test_lexical_copy_is_loaded_when_fresh_and_rebuilt_when_stale(index, setting
     assert not any(cid.startswith("wh-haiti:") for cid in lex.ids)
     assert all(not cid.startswith("wh-haiti:") for cid, _ in lex.search("Haiti earthquake", 5))
     assert (path / "fingerprint").read_text() == index.fingerprint()
+
+
+def test_a_reader_trusts_its_copy_for_a_moment_and_then_sees_another_writers_change(
+    index, settings, monkeypatch
+) -> None:
+    monkeypatch.setattr("pressbot.index.FRESHNESS_S", 0.3)
+    reader = open_index(settings, embedder=HashEmbeddings(64))
+    before = set(reader.lexical().ids)
+    fingerprint_calls = []
+    monkeypatch.setattr(reader, "fingerprint", lambda f=reader.fingerprint: fingerprint_calls.append(1) or f())
+    index.begin_write()
+    index.delete_release("wh-haiti")
+    index.end_write(changed=True)
+    assert set(reader.lexical().ids) == before and not fingerprint_calls  # no Chroma round trip
+    # the writer's own process sees its change at once
+    assert not any(cid.startswith("wh-haiti:") for cid in index.lexical().ids)
+    time.sleep(0.35)
+    assert not any(cid.startswith("wh-haiti:") for cid in reader.lexical().ids)
+    assert fingerprint_calls == [1]
+
+
+def test_filtered_dense_search_from_the_kept_vectors_matches_chroma(index) -> None:
+    lex = index.lexical()
+    assert lex.vectors is not None and lex.vectors.shape == (len(lex.ids), 64)
+    qvec = index.embedder.encode_query("security assistance for Ukraine")
+    mask = lex.mask(since=20210601, until=20221231, include_undated=True)
+    ours = lex.dense(qvec, 4, mask)
+    where = {"$or": [{"$and": [{"date_ord": {"$gte": 20210601}}, {"date_ord": {"$lte": 20221231}}]}, {"date_ord": 0}]}
+    chroma = index.chunks.query(query_embeddings=[qvec], n_results=4, where=where, include=["distances"])
+    assert [cid for cid, _ in ours] == chroma["ids"][0]
+    assert np.allclose([s for _, s in ours], [1 - d for d in chroma["distances"][0]], atol=1e-5)
+    assert all(not cid.startswith("wh-climate:") for cid, _ in ours)  # April 2021: outside
+
+
+def test_kept_vectors_survive_a_reload(index, settings) -> None:
+    saved = np.array(index.lexical().vectors)
+    reopened = open_index(settings, embedder=HashEmbeddings(64))
+    assert np.array_equal(np.asarray(reopened.lexical().vectors), saved)
 
 
 def test_lexical_index_is_rebuilt_from_chroma_alone(index, settings) -> None:

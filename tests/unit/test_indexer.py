@@ -81,7 +81,7 @@ def archive(tmp_path: Path) -> Archive:
 def test_a_second_run_on_unchanged_releases_embeds_nothing(archive: Archive) -> None:
     first = archive.run(sample_releases())
     assert (first.added, first.updated, first.unchanged) == (5, 0, 0)
-    assert archive.embedder.texts == first.chunks_embedded > 0
+    assert archive.embedder.texts == first.chunks_embedded + first.sentences_embedded > 0
     gen = archive.open().meta()["generation"]
 
     second = archive.run(sample_releases())
@@ -100,7 +100,8 @@ def test_a_changed_release_has_its_chunks_replaced(archive: Archive) -> None:
     releases[-1] = release("long", "Trade policy", "The policy was withdrawn. Only the avocado tariff remains.")
     summary = archive.run(releases)
     assert (summary.added, summary.updated, summary.unchanged) == (0, 1, 5)
-    assert archive.embedder.texts == summary.chunks_embedded == 1
+    assert summary.chunks_embedded == 1
+    assert archive.embedder.texts == summary.chunks_embedded + summary.sentences_embedded
     index = archive.open()
     assert index.chunk_ids_of("long") == ["long:0"]  # no stale long:1.. left behind
     assert index.get_release("long").text.startswith("The policy was withdrawn")  # type: ignore[union-attr]
@@ -133,7 +134,9 @@ def test_rebuild_starts_over(archive: Archive) -> None:
     assert not archive.settings.lexical_path.exists()
     again = archive.run(sample_releases())
     assert (again.added, again.unchanged, again.chunks_embedded) == (5, 0, first.chunks_embedded)
-    assert archive.embedder.texts == first.chunks_embedded
+    # the sentence vectors went with the index, so they are encoded again too
+    assert again.sentences_embedded == first.sentences_embedded
+    assert archive.embedder.texts == first.chunks_embedded + first.sentences_embedded
 
 
 def test_duplicate_bodies_are_stored_once_with_aliases(archive: Archive) -> None:
