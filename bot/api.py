@@ -303,7 +303,7 @@ class Runtime:
 def load_engine(settings: Settings) -> Engine:
     """Open the index, load the model and run one search so the first request is not slow."""
     engine = Engine.from_settings(settings)
-    engine.search("readiness check", k=1)
+    engine.warm_up()
     return engine
 
 

@@ -40,6 +40,7 @@ def register(cli: click.Group, settings_of: Callable[..., Settings]) -> None:
         require_secret(settings.slack_bot_token, "SLACK_BOT_TOKEN", prefix="xoxb-")
         app_token = require_secret(settings.slack_app_token, "SLACK_APP_TOKEN", prefix="xapp-")
         engine = Engine.from_settings(settings)
+        engine.warm_up()
         handler = SocketModeHandler(create_slack_app(settings, engine), app_token)
         try:
             handler.connect()

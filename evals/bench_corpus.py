@@ -3,12 +3,17 @@
 Latency indexes: real chunks of `/work/shared/corpus` (whitehouse, every folder, and statedept,
 taken round-robin over archives and months so every size mixes all of them and spans 2021-2026,
 which matters to date-filtered searches; the seed first), chunked by pressbot's own
-`Chunker` with the real model's tokenizer, so chunk sizes are the ones production sees. Their
-stored vectors come from `HashEmbeddings` of the same dimension (a cheap stand-in: embedding 50k
-chunks with the real model would take an hour here) while the collection records the real
-model's name, so queries are embedded with the real model. The collection metadata says so
-(`bench_passage_vectors`). Chunking is the main cost: it runs once, its output is cached
-(`chunks.jsonl`) and every size is a prefix of it.
+`Chunker` with the real model's tokenizer, so chunk sizes are the ones production sees.
+Chunking is the main cost: it runs once, its output is cached (`chunks.jsonl`) and every size is
+a prefix of it. The index is written as ingest writes it: each chunk with its sentence ends (the
+cache predates them, so a chunk's text is split again and each sentence located in it) and the
+vectors of those sentences in the sentence-vector store, which questions read instead of
+encoding. Passage and sentence vectors both come from `HashEmbeddings` of the same dimension (a
+cheap stand-in: embedding 50k chunks and their sentences with the real model would take hours
+here) while the collection records the name of the model as configured (`PRESSBOT_EMBEDDING_*`,
+default backend included), so queries are embedded with the real model. The collection metadata
+says so (`bench_passage_vectors`), as does `built.json`, which marks a complete index of the
+current `LATENCY_VERSION` and model; another one is rebuilt.
 
 Quality index: real embeddings over the release-like folders of the corpus plus the seed, built
 with the real `pressbot ingest` CLI (`QUALITY_SOURCES`); incremental, so an interrupted build
@@ -33,14 +38,17 @@ from typing import Any
 import numpy as np
 
 from pressbot.config import DEFAULT_MODEL, Settings, load_settings
-from pressbot.embeddings import HashEmbeddings, PressbotEmbeddings, SentenceTransformerEmbeddings
-from pressbot.types import Chunk, Release
+from pressbot.embeddings import HashEmbeddings, PressbotEmbeddings, SentenceTransformerEmbeddings, build_embeddings
+from pressbot.sentences import split_sentences
+from pressbot.types import Chunk, Release, sentences_at
 
 log = logging.getLogger(__name__)
 
 CORPUS = Path("/work/shared/corpus")
 DEFAULT_CACHE = Path(__file__).parent / ".cache" / "bench-search"
-VECTORS_NOTE = "HashEmbeddings(384) stand-in; queries embedded with the real model"
+VECTORS_NOTE = "HashEmbeddings(384) stand-in for passage and sentence vectors; queries embedded with the real model"
+# 2: chunks carry their sentence ends, sentence vectors are stored (as ingest does since then)
+LATENCY_VERSION = 2
 WHITEHOUSE_FOLDERS = (
     "statements-releases",
     "briefings-statements",
@@ -70,7 +78,7 @@ class StandInEmbeddings(PressbotEmbeddings):
     """The real model's name, dimension and tokenizer (so chunks are the real ones), with hash
     vectors for the passages (so 50k chunks take minutes, not an hour)."""
 
-    def __init__(self, real: SentenceTransformerEmbeddings) -> None:
+    def __init__(self, real: PressbotEmbeddings) -> None:
         self.real = real
         self.name = real.name
         self.dimension = real.dimension
@@ -181,42 +189,80 @@ def latency_dir(cache: Path, n_chunks: int) -> Path:
     return cache / f"latency-{n_chunks}"
 
 
+def sentence_ends(text: str, language: str) -> list[int]:
+    """Where each sentence of a cached chunk's text ends, as `Chunk.sentence_ends` records it:
+    the text split again, each sentence located after the one before (one not found verbatim
+    joins the next); the last end is the end of the text."""
+    ends: list[int] = []
+    pos = 0
+    for sentence in split_sentences(text, language):
+        at = text.find(sentence, pos)
+        if at >= 0:
+            pos = at + len(sentence)
+            ends.append(pos)
+    return [*ends[:-1], len(text)]
+
+
 def build_latency_index(cache: Path, n_chunks: int) -> dict[str, object]:
-    """The hash-vector index of the first n_chunks chunks (reused when complete)."""
+    """The stand-in-vector index of the first n_chunks chunks, with their sentence ends and stored
+    sentence vectors (reused when complete and of the current LATENCY_VERSION)."""
     from ingest.indexer import body_hash
     from pressbot.index import Index, make_client
     from pressbot.runtime import quiet_libraries
 
     data_dir = latency_dir(cache, n_chunks)
     done = data_dir / "built.json"
-    if done.exists():
-        return json.loads(done.read_text())
-    source = chunk_corpus(cache, n_chunks)
-    quiet_libraries()
-    shutil.rmtree(data_dir, ignore_errors=True)
     settings = bench_settings(data_dir)
-    embedder = StandInEmbeddings(SentenceTransformerEmbeddings())
+    quiet_libraries()
+    # the model as configured (its name and the backend's query vectors are what the bench measures)
+    embedder = StandInEmbeddings(build_embeddings(settings))
+    if done.exists():
+        info = json.loads(done.read_text())
+        if info.get("version") == LATENCY_VERSION and info.get("model") == embedder.name:
+            return info
+    source = chunk_corpus(cache, n_chunks)
+    shutil.rmtree(data_dir, ignore_errors=True)
     index = Index(make_client(settings), settings, embedder).open(create=True)
+    store = index.sentence_vectors
     index.begin_write()
     t0 = time.perf_counter()
+    split_s = 0.0
     batch: list[tuple[Release, list[Chunk], np.ndarray, str]] = []
     n_batch = 0
+
+    def flush() -> None:
+        # as the indexer does: the batch's new sentences stored before its releases commit
+        sentences = store.missing(
+            [s for _, cs, _, _ in batch for c in cs for s in sentences_at(c.text, c.sentence_ends)]
+        )
+        if sentences:
+            store.put_many(sentences, embedder.encode_passages(sentences))
+        index.write_releases(batch)
+
     for release, chunks in read_chunked(source, n_chunks):
+        s0 = time.perf_counter()
+        for c in chunks:
+            c.sentence_ends = c.sentence_ends or sentence_ends(c.text, c.language)
+        split_s += time.perf_counter() - s0
         vectors = embedder.encode_passages([c.embed_text for c in chunks])
         batch.append((release, chunks, vectors, body_hash(release.text)))
         n_batch += len(chunks)
         if n_batch >= 2000:
-            index.write_releases(batch)
+            flush()
             batch, n_batch = [], 0
-    index.write_releases(batch)
+    flush()
     index.end_write(True)
     index.chunks.modify(metadata={**index.meta(), "bench_passage_vectors": VECTORS_NOTE})
     t1 = time.perf_counter()
     index.lexical()
     info: dict[str, object] = {
+        "version": LATENCY_VERSION,
+        "model": embedder.name,
         "chunks": index.chunks.count(),
         "releases": index.releases.count(),
+        "sentence_vectors": store.count(),
         "write_s": round(t1 - t0, 1),
+        "of_which_sentence_split_s": round(split_s, 1),
         "lexical_s": round(time.perf_counter() - t1, 1),
         "passage_vectors": VECTORS_NOTE,
     }

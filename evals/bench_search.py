@@ -1,19 +1,26 @@
 """The search benchmark of issue 3: latency at scale, and retrieval quality at scale.
 
-    python evals/bench_search.py [--cache DIR] [--skip-quality] [--sizes 5000,20000,50000]
+    python -m evals.bench_search [--cache DIR] [--sizes 5000,20000,50000] [--skip-quality] [--skip-latency]
 
-Part 1, latency: for each size, an index of that many real chunks of /work/shared/corpus (passage
-vectors from a hash stand-in, queries embedded with the real model: see `evals/bench_corpus.py`),
-then, single-threaded and warm, over a fixed list of 50 questions: `Engine.search` and extractive
-`Engine.answer` p50/p95, and the floor, plain Chroma `collection.query` with the query embedding
-included, on the same index. Each size is measured in a fresh process, which also gives the
-resident memory of a process holding that index ready to answer. Besides wall time the bench
-records the CPU time of each call: on a shared machine the wall time includes waiting for a core.
+Part 1, latency: for each size, an index of that many real chunks of /work/shared/corpus, written
+as ingest writes it (chunks with their sentence ends, the sentences' vectors in the sentence-vector
+store) but with hash stand-ins for passage and sentence vectors; queries are embedded with the
+real model (see `evals/bench_corpus.py`). Single-threaded and warm, over a fixed list of 50
+questions: the floor (plain Chroma `collection.query`, query embedding included), `Engine.search`
+and extractive `Engine.answer`, p50/p95 of wall and CPU time, with the parts each call reports.
+With stand-in sentence vectors most extractive answers abstain, skipping the citation check, so
+the answer is also timed with abstention off (the full path a real answer takes). Probes time the
+steps of a search and an answer one by one, as the live code runs them, to say where the time
+goes; texts the engine had to encode at question time (sentences missing from the store) are
+counted. Each size is measured in a fresh process, which also gives the resident memory of a
+process holding that index ready to answer. CPU time is recorded beside wall time: on a shared
+machine the wall time includes waiting for a core; the load average is printed with each size.
 
 Part 2, quality: real embeddings over >= 9,000 releases plus the seed (built once with the real
 `pressbot ingest`, reused); the rank of the seed release for the seed questions in pressbot's search,
 next to the naive pipeline (RecursiveCharacterTextSplitter(1000, 200) + same model + Chroma top-k),
-with the diagnostics of where the seed's chunks stand on each side of the fusion.
+with the diagnostics of where the seed's chunks stand on each side of the fusion, and fusion
+variants checked against the golden questions whose source is in the index.
 
 Figures are printed with PASS/FAIL and written to DIR/bench-search.json. Builds and
 measurements run in child processes bounded by timeouts.
@@ -22,6 +29,7 @@ measurements run in child processes bounded by timeouts.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -29,6 +37,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +128,43 @@ class Clock:
         return {"wall_ms": _pct(self.wall), "cpu_ms": _pct(self.cpu)}
 
 
+class EncodeCounter:
+    """Counts the texts an embedder encodes as passages: at question time, the sentences missing
+    from the sentence-vector store (the engine encodes those and writes them back)."""
+
+    def __init__(self, embedder: Any) -> None:
+        self.texts = 0
+        self._encode = embedder.encode_passages
+        embedder.encode_passages = self  # the instance attribute shadows the method
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        self.texts += len(texts)
+        return self._encode(texts)
+
+
+class GcPauses:
+    """The cyclic garbage collector's pauses while measuring, by generation: a full (generation
+    2) collection walks every tracked object of the process, the loaded index's included."""
+
+    def __init__(self) -> None:
+        self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._t0 = 0.0
+        gc.callbacks.append(self)
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._t0 = time.perf_counter()
+        else:
+            self.pauses[info["generation"]].append((time.perf_counter() - self._t0) * 1e3)
+
+    def figures(self) -> dict[str, Any]:
+        gc.callbacks.remove(self)
+        return {
+            f"gen{g}": {"n": len(v), "total_ms": round(sum(v), 1), "max_ms": round(max(v, default=0.0), 1)}
+            for g, v in self.pauses.items()
+        }
+
+
 # --- part 1: latency (runs in a child process per index) ---------------------------------------------
 def measure_latency(data_dir: Path, rounds: int) -> dict[str, Any]:
     import torch
@@ -129,12 +175,17 @@ def measure_latency(data_dir: Path, rounds: int) -> dict[str, Any]:
     engine = Engine.from_settings(bench_settings(data_dir))
     engine.index.lexical()
     load_s = time.perf_counter() - t0
-    meta = engine.index.meta()
-    embedder, chunks = engine.index.embedder, engine.index.chunks
+    index = engine.index
+    embedder, chunks, store = index.embedder, index.chunks, index.sentence_vectors
+    # the same engine without abstention: every answer drafts, checks and cites
+    full = Engine(engine.settings.model_copy(update={"abstain_threshold": float("-inf")}), index)
+    stored_before = store.count()
+    encoded = EncodeCounter(embedder)
     qs = questions()
 
-    def floor(q: str) -> Any:
+    def floor(q: str, as_of: Any = None) -> Any:
         # what a plain Chroma user pays: embed the query, top-k, documents and metadata back
+        # (as_of is ignored: it is there to be called like the others)
         return chunks.query(
             query_embeddings=[embedder.encode_query(q)],
             n_results=engine.settings.k,
@@ -142,36 +193,47 @@ def measure_latency(data_dir: Path, rounds: int) -> dict[str, Any]:
         )
 
     log.info("%s: %d chunks loaded in %.1f s; warming up", data_dir, chunks.count(), load_s)
-    for item in qs[:8]:  # warm-up: model, HNSW pages, lexical arrays, pysbd, caches
+    for item in qs[:8]:  # warm-up: model, HNSW pages, lexical arrays, SQLite pages, caches
         floor(item["q"])
         engine.search(item["q"], as_of=item["as_of"])
-        engine.answer(item["q"], as_of=item["as_of"])
-    clocks = {name: Clock() for name in ("floor", "search", "answer")}
+        full.answer(item["q"], as_of=item["as_of"])
+    calls = {"floor": floor, "search": engine.search, "answer": engine.answer, "answer_no_abstention": full.answer}
+    clocks = {name: Clock() for name in calls}
+    misses = dict.fromkeys(calls, 0)
     parts: dict[str, list[float]] = {}
     answer_parts: dict[str, list[float]] = {}
     abstained = 0
+    gc_pauses = GcPauses()
     for r in range(rounds):
         log.info("round %d of %d", r + 1, rounds)
-        for item in qs:  # interleaved, so a burst of load on the machine hits all three alike
-            clocks["floor"].time(floor, item["q"])
-            res = clocks["search"].time(engine.search, item["q"], as_of=item["as_of"])
-            for key, ms in res.timings_ms.items():
-                parts.setdefault(key, []).append(ms)
-            if r == 0:
-                ans = clocks["answer"].time(engine.answer, item["q"], as_of=item["as_of"])
-                abstained += ans.abstained
-                for key, ms in ans.timings_ms.items():
-                    answer_parts.setdefault(key, []).append(ms)
+        # interleaved, so a burst of load on the machine hits every kind of call alike; each kind
+        # takes the questions at another offset, so that no call follows one for the same question
+        # (measured: an answer right after the search for its question gains ~10 ms at 50k chunks)
+        for i in range(len(qs)):
+            for j, (name, call) in enumerate(calls.items()):
+                item = qs[(i + j * len(qs) // len(calls)) % len(qs)]
+                n0 = encoded.texts
+                out = clocks[name].time(call, item["q"], as_of=item["as_of"])
+                misses[name] += encoded.texts - n0
+                if name == "search":
+                    for key, ms in out.timings_ms.items():
+                        parts.setdefault(key, []).append(ms)
+                    parts.setdefault("outside the searcher", []).append(
+                        clocks[name].wall[-1] - sum(out.timings_ms.values())
+                    )
+                elif name == "answer":
+                    abstained += out.abstained
+                    for key, ms in out.timings_ms.items():
+                        answer_parts.setdefault(key, []).append(ms)
+    gc_figures = gc_pauses.figures()
     log.info("probes")
     probes = _probes(engine, qs)
-    rss = _rss_mb()  # before the prototype adds its copy of the vectors
-    log.info("prototype searcher")
-    compared = compare_searchers(engine, qs)
     return {
         "data_dir": str(data_dir),
         "chunks": chunks.count(),
-        "releases": engine.index.releases.count(),
-        "passage_vectors": meta.get("bench_passage_vectors", "real model"),
+        "releases": index.releases.count(),
+        "sentence_vectors_stored": stored_before,
+        "passage_vectors": index.meta().get("bench_passage_vectors", "real model"),
         "query_model": embedder.name,
         "torch_threads": torch.get_num_threads(),
         "load_s": round(load_s, 1),
@@ -180,273 +242,135 @@ def measure_latency(data_dir: Path, rounds: int) -> dict[str, Any]:
         **{name: clock.figures() for name, clock in clocks.items()},
         "search_parts_p50_ms": {k: round(float(np.median(v)), 2) for k, v in parts.items()},
         "answer_parts_p50_ms": {k: round(float(np.median(v)), 1) for k, v in answer_parts.items()},
-        "answer_abstained": abstained,
+        "answer_abstained": abstained // rounds,
+        "encoded_at_question_time": misses,
+        "gc_pauses": gc_figures,
         "probes_p50_ms": probes,
-        "prototype": compared,
-        **rss,
+        **_rss_mb(),
         "loadavg": os.getloadavg(),
     }
 
 
-def _probes(engine: Any, qs: list[dict[str, Any]]) -> dict[str, float]:
-    """Costs inside a search, measured one by one, to say where its time goes."""
-    from pressbot.search import chroma_where
+PROBES = (  # the order of the report: a search's steps, then an answer's
+    "embed_query",
+    "freshness check (index.fingerprint, at most every 2 s)",
+    "dense, unfiltered: chroma query, docs+metas",
+    "  the same query, ids and distances only",
+    "dense, filtered: exact scan (lex.dense)",
+    "dense, filtered: chroma get of the hits",
+    "bm25 search",
+    "chroma get of lexical-only hits",
+    "term coverage (lex.containing)",
+    "rescoring: pick each top candidate's sentence",
+    "rescoring: read their vectors (store)",
+    "answer: score_sentences",
+    "answer: check_answer",
+)
 
-    index, searcher = engine.index, engine.searcher
-    vecs = [index.embedder.encode_query(item["q"]) for item in qs]
-    lex = index.lexical()
-    out: dict[str, list[float]] = {}
 
-    def t(name: str, fn: Any) -> Any:
+def _probes(engine: Any, qs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """The steps of `Searcher.search` and of an extractive answer, timed one by one as the live
+    code runs them (p50, and how many questions took that step), to say where the time goes.
+    Each step runs right after the one before on the same question, so its data is warm: a lower
+    bound; the parts that `Engine.search` reports come from the measured calls themselves."""
+    from pressbot.citations import check_answer
+    from pressbot.engine import _focus_terms
+    from pressbot.extractive import score_sentences, select_sentences
+    from pressbot.lexical import lexical_tokens
+    from pressbot.search import Searcher, _ord
+    from pressbot.sentence_vectors import VectorCache
+
+    index, searcher, k = engine.index, engine.searcher, engine.settings.k
+    chunks, store, docs = index.chunks, index.sentence_vectors, ["documents", "metadatas"]
+    unranked = Searcher(index, candidates=searcher.candidates, rescore=0)  # candidates before rescoring
+    n = max(searcher.candidates, 4 * k)
+    out: dict[str, list[float]] = {name: [] for name in PROBES}
+
+    def t(name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         w0 = time.perf_counter()
-        res = fn()
-        out.setdefault(name, []).append((time.perf_counter() - w0) * 1e3)
+        res = fn(*args, **kwargs)
+        out[name].append((time.perf_counter() - w0) * 1e3)
         return res
 
-    for item, vec in zip(qs, vecs, strict=True):
-        f, _, _ = engine.resolve_filters(item["q"], as_of=item["as_of"])
-        if (where := chroma_where(f)) is not None:
-            t(
-                f"chroma query n={searcher.candidates} with the date where",
-                lambda v=vec, w=where: index.chunks.query(
-                    query_embeddings=[v],
-                    n_results=searcher.candidates,
-                    where=w,
-                    include=["documents", "metadatas", "distances"],
-                ),
-            )
-        t("embed_query", lambda q=item["q"]: index.embedder.encode_query(q))
-        t("index.lexical() freshness check", index.lexical)
-        t("chroma query n=5 (no embed)", lambda v=vec: index.chunks.query(query_embeddings=[v], n_results=5))
-        res = t(
-            f"chroma query n={searcher.candidates} docs+metas",
-            lambda v=vec: index.chunks.query(
-                query_embeddings=[v], n_results=searcher.candidates, include=["documents", "metadatas", "distances"]
-            ),
-        )
-        t(
-            f"chroma query n={searcher.candidates} ids only",
-            lambda v=vec: index.chunks.query(
-                query_embeddings=[v], n_results=searcher.candidates, include=["distances"]
-            ),
-        )
-        hits = t("bm25 search", lambda q=item["q"]: lex.search(q, searcher.candidates))
-        dense = set(res["ids"][0])
-        missing = [cid for cid, _ in hits if cid not in dense]
-        if missing:
-            t(
-                "chroma get lexical-only hits",
-                lambda m=missing: index.chunks.get(ids=m, include=["documents", "metadatas"]),
-            )
-        t("searcher.search (vector given)", lambda q=item["q"], v=vec: searcher.search(q, k=5, query_vector=v))
-    return {name: round(float(np.median(v)), 2) for name, v in out.items()}
-
-
-class InMemoryFilteredDense:
-    """Prototype of the proposed dense side, measured under the live `Searcher` code unchanged.
-
-    Stands in for the Chroma chunk collection: a query with a `where` (a date, source or language
-    filter) is answered from an in-memory copy of the vectors, restricted by the lexical index's
-    arrays (the same rows `LexicalIndex.mask` allows), instead of Chroma's filtered search, which
-    scans metadata in full; the texts of the hits come back with one `get`. Unfiltered queries
-    and every other call go to Chroma as before. `filters` is set by `filter_aware` searchers."""
-
-    def __init__(self, collection: Any, lexical: Any) -> None:
-        self.collection = collection
-        self.lexical = lexical
-        self.filters: Any = None
-        self.ids = np.asarray(lexical.ids, dtype=object)
-        row = {cid: i for i, cid in enumerate(lexical.ids)}
-        self.vectors = np.zeros((len(row), 0), dtype=np.float32)
-        offset = 0
-        while True:
-            got = collection.get(limit=5000, offset=offset, include=["embeddings"])
-            if not got["ids"]:
-                break
-            vecs = np.asarray(got["embeddings"], dtype=np.float32)
-            if self.vectors.shape[1] == 0:
-                self.vectors = np.zeros((len(row), vecs.shape[1]), dtype=np.float32)
-            self.vectors[[row[c] for c in got["ids"]]] = vecs
-            offset += len(got["ids"])
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.collection, name)
-
-    def query(self, *, query_embeddings: Any, n_results: int, where: Any = None, include: Any = ()) -> Any:
-        if where is None:
-            return self.collection.query(query_embeddings=query_embeddings, n_results=n_results, include=include)
-        from pressbot.search import _ord
-
-        f = self.filters
-        mask = self.lexical.mask(
-            since=_ord(f.since) if f.since else None,
-            until=_ord(f.until) if f.until else None,
-            sources=f.sources or None,
-            language=f.language,
-            include_undated=True,
-        )
-        rows = np.flatnonzero(mask)
-        if not len(rows):
-            return {"ids": [[]], "documents": [[]], "metadatas": [[]], "distances": [[]]}
-        qvec = np.asarray(query_embeddings[0], dtype=np.float32)
-        # a wide window: one product over every row beats copying most of the matrix
-        sims = (self.vectors @ qvec)[rows] if 4 * len(rows) > len(self.ids) else self.vectors[rows] @ qvec
-        top = np.argsort(-sims) if len(rows) <= n_results else np.argpartition(-sims, n_results)[:n_results]
-        top = top[np.argsort(-sims[top], kind="stable")]
-        ids = self.ids[rows[top]].tolist()
-        got = self.collection.get(ids=ids, include=["documents", "metadatas"])
-        by_id = dict(zip(got["ids"], zip(got["documents"], got["metadatas"], strict=True), strict=True))
-        return {
-            "ids": [ids],
-            "documents": [[by_id[c][0] for c in ids]],
-            "metadatas": [[by_id[c][1] for c in ids]],
-            "distances": [[1.0 - float(x) for x in sims[top]]],
-        }
-
-
-def filter_aware(index: Any, **kwargs: Any) -> Any:
-    """A live `Searcher` over `index` that hands each search's filters to its InMemoryFilteredDense."""
-    from pressbot.search import Filters, Searcher
-
-    class FilterAware(Searcher):
-        def search(self, query: str, *, filters: Any = None, **kw: Any) -> Any:
-            self.index.chunks.filters = filters or Filters()
-            return super().search(query, filters=filters, **kw)
-
-    return FilterAware(index, **kwargs)
-
-
-def compare_searchers(engine: Any, qs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The live Searcher as is, vs the same Searcher with the proposed fixes: (1) filtered dense
-    searches from memory (`InMemoryFilteredDense`); (2) the lexical index's freshness check (two
-    Chroma calls per search) skipped, as a check at most every few seconds would; and, separately,
-    (3) without the query-time sentence rescoring, to show its cost."""
-    from pressbot.search import Searcher
-
-    index = engine.index
-    rss0 = _rss_mb()["rss_mb"]
-    t0 = time.perf_counter()
-    lex = index.lexical()
-    dense = InMemoryFilteredDense(index.chunks, lex)
-    load_s = time.perf_counter() - t0
-    rss1 = _rss_mb()["rss_mb"]
-
-    class Fixed:  # the index as the patched Searcher sees it
-        embedder = index.embedder
-        chunks = dense
-
-        @staticmethod
-        def lexical(**_: Any) -> Any:
-            return lex
-
-    live = engine.searcher
-    fixed = filter_aware(Fixed(), candidates=live.candidates, rescore=live.rescore)
-    no_rescore = Searcher(index, candidates=live.candidates, rescore=0)
-    fixed_no_rescore = filter_aware(Fixed(), candidates=live.candidates, rescore=0)
-    k = engine.settings.k
-    prepared = []
     for item in qs:
         f, query, _ = engine.resolve_filters(item["q"], as_of=item["as_of"])
-        prepared.append((f, query, index.embedder.encode_query(query)))
-    names = ("live", "fixed (1)+(2)", "live without rescoring", "fixed without rescoring")
-    clocks = {name: {"all": Clock(), "filtered": Clock()} for name in names}
-    same = 0
-    diffs: list[dict[str, Any]] = []
-    for f, query, vec in prepared * 2:
-        filtered = chroma_filtered(f)
-        results = {}
-        for name, searcher in zip(names, (live, fixed, no_rescore, fixed_no_rescore), strict=True):
-            res = clocks[name]["all"].time(searcher.search, query, k=k, filters=f, query_vector=vec)
-            if filtered:
-                clocks[name]["filtered"].wall.append(clocks[name]["all"].wall[-1])
-                clocks[name]["filtered"].cpu.append(clocks[name]["all"].cpu[-1])
-            results[name] = [p.release_id for p in res.passages]
-        same += results["live"] == results["fixed (1)+(2)"]
-        if results["live"] != results["fixed (1)+(2)"] and len(diffs) < 3:
-            diffs.append(
-                {"query": query, "filtered": filtered, "live": results["live"], "fixed": results["fixed (1)+(2)"]}
+        qvec = t("embed_query", index.embedder.encode_query, query)
+        t("freshness check (index.fingerprint, at most every 2 s)", index.fingerprint)
+        lex = index.lexical()
+        since, until = (_ord(d) if d else None for d in (f.since, f.until))
+        mask = lex.mask(since=since, until=until, sources=f.sources or None, language=f.language, include_undated=True)
+        if mask is None:
+            vec = [qvec]
+            t(
+                "dense, unfiltered: chroma query, docs+metas",
+                chunks.query,
+                query_embeddings=vec,
+                n_results=n,
+                include=[*docs, "distances"],
             )
-    return {
-        "wall_ms": {name: {kind: _pct(c.wall) for kind, c in by.items() if c.wall} for name, by in clocks.items()},
-        "cpu_ms": {name: {kind: _pct(c.cpu) for kind, c in by.items() if c.cpu} for name, by in clocks.items()},
-        "same_top_k_releases": f"{same}/{2 * len(prepared)}",
-        "differences": diffs,
-        "vectors_in_memory_mb": round(rss1 - rss0, 1),
-        "vectors_load_s": round(load_s, 1),
-        "with_sentence_lookup": _with_sentence_lookup(engine, qs, dense, lex),
-    }
+            t(
+                "  the same query, ids and distances only",
+                chunks.query,
+                query_embeddings=vec,
+                n_results=n,
+                include=["distances"],
+            )
+        else:
+            hits = t("dense, filtered: exact scan (lex.dense)", lex.dense, qvec, n, mask)
+            t("dense, filtered: chroma get of the hits", chunks.get, ids=[cid for cid, _ in hits], include=docs)
+        t("bm25 search", lex.search, query, n, mask=mask)
+        res = unranked.search(query, k=k, filters=f, query_vector=qvec)
+        if lexical_only := [p.chunk_id for p in res.candidates if p.dense_rank is None]:
+            t("chroma get of lexical-only hits", chunks.get, ids=lexical_only, include=docs)
+        weights = {tok: lex.idf(tok) for tok in set(lexical_tokens(query))}
+        t("term coverage (lex.containing)", _coverage, lex, weights, [p.chunk_id for p in res.candidates])
+        top = sorted(res.candidates, key=lambda p: -p.score)[: searcher.rescore]
+        picks = t("rescoring: pick each top candidate's sentence", _sentence_picks, top, weights)
+        t("rescoring: read their vectors (store)", store.get_many, picks)
+        # the extractive answer's steps, on the live search's passages and vector cache
+        cache = VectorCache(store)
+        passages = searcher.search(query, k=k, filters=f, query_vector=qvec, cache=cache).passages
+        scored = t(
+            "answer: score_sentences",
+            score_sentences,
+            query,
+            passages,
+            index.embedder,
+            query_vector=qvec,
+            cache=cache,
+            focus_terms=_focus_terms(f),
+            idf=lex.idf,
+        )
+        draft = " ".join(f"{s.text} [{passages.index(s.passage) + 1}]" for s in select_sentences(scored))
+        if draft:  # whether or not its evidence clears the abstention threshold
+            t("answer: check_answer", check_answer, draft, passages, index.embedder, cache=cache)
+    return {name: {"p50": round(float(np.median(v)), 2), "n": len(v)} for name, v in out.items() if v}
 
 
-class SentenceLookup:
-    """The real model for queries; for passages and sentences, hash vectors standing in for a
-    lookup of vectors stored at ingest (what `answer()` and the rescoring would cost if sentences
-    were embedded once, at ingest, instead of at every question)."""
-
-    def __init__(self, real: Any) -> None:
-        from pressbot.embeddings import HashEmbeddings
-
-        self.real = real
-        self.name, self.dimension, self.max_tokens = real.name, real.dimension, real.max_tokens
-        self.stand_in = HashEmbeddings(real.dimension)
-
-    def encode_query(self, text: str) -> np.ndarray:
-        return self.real.encode_query(text)
-
-    def encode_passages(self, texts: Any) -> np.ndarray:
-        return self.stand_in.encode_passages(texts)
-
-    def encode_cached(self, texts: Any, cache: dict[str, np.ndarray]) -> np.ndarray:
-        return self.stand_in.encode_cached(texts, cache)
+def _coverage(lex: Any, weights: dict[str, float], ids: list[str]) -> np.ndarray:
+    coverage = np.zeros(len(ids))
+    for tok, w in weights.items():
+        coverage += w * lex.containing(tok, ids)
+    return coverage
 
 
-def _with_sentence_lookup(engine: Any, qs: list[dict[str, Any]], dense: Any, lex: Any) -> dict[str, Any]:
-    """search() and answer() latency with fixes (1)+(2) and sentence vectors looked up instead of
-    encoded (rescoring kept). Latency only: the stand-in vectors make its answers meaningless."""
-    from pressbot.engine import Engine
+def _sentence_picks(top: list[Any], weights: dict[str, float]) -> list[str]:
+    """As `Searcher._rescore_by_sentence` picks: each chunk's sentence (as cut at ingest) sharing
+    most of the question's rare terms."""
+    from pressbot.search import _weight_in
+    from pressbot.sentences import passage_sentences
 
-    class Fixed:
-        embedder = SentenceLookup(engine.index.embedder)
-        chunks = dense
-
-        @staticmethod
-        def lexical(**_: Any) -> Any:
-            return lex
-
-    projected = Engine(engine.settings, Fixed(), None)  # type: ignore[arg-type]
-    projected.searcher = filter_aware(Fixed(), candidates=engine.searcher.candidates, rescore=engine.searcher.rescore)
-    clocks = {"search": Clock(), "answer": Clock()}
-    for item in qs[:5]:
-        projected.answer(item["q"], as_of=item["as_of"])
-    for item in qs:
-        clocks["search"].time(projected.search, item["q"], as_of=item["as_of"])
-        clocks["answer"].time(projected.answer, item["q"], as_of=item["as_of"])
-    return {name: clock.figures() for name, clock in clocks.items()}
-
-
-def chroma_filtered(f: Any) -> bool:
-    from pressbot.search import chroma_where
-
-    return chroma_where(f) is not None
+    return [max(passage_sentences(p) or [p.text], key=lambda s: _weight_in(weights, s)) for p in top]
 
 
 def run_latency(cache: Path, sizes: list[int], rounds: int, build_timeout: float) -> list[dict[str, Any]]:
     results = []
     for n in sorted(sizes, reverse=True):  # the largest first: its chunking serves every size
-        _child(["-m", "evals.bench_corpus", "latency", "--cache", str(cache), "--chunks", str(n)], build_timeout)
+        info = _child(["-m", "evals.bench_corpus", "latency", "--cache", str(cache), "--chunks", str(n)], build_timeout)
+        print(f"  index of {n} chunks: {info}", flush=True)
     for n in sorted(sizes):
-        out = _child(
-            [
-                "-m",
-                "evals.bench_search",
-                "--worker",
-                "latency",
-                "--data-dir",
-                str(latency_dir(cache, n)),
-                "--rounds",
-                str(rounds),
-            ],
-            3600,
-        )
+        worker = ["-m", "evals.bench_search", "--worker", "latency", "--data-dir", str(latency_dir(cache, n))]
+        out = _child([*worker, "--rounds", str(rounds)], 3600)
         out["size"] = n
         results.append(out)
         print(f"  measured {n}: search p50 {out['search']['wall_ms']['p50']} ms", flush=True)
@@ -473,6 +397,7 @@ def measure_quality(data_dir: Path, cache: Path, naive: str) -> dict[str, Any]:
     if seed is None:
         raise SystemExit(f"no release of source 'seed' in {data_dir}; ingest /work/shared/corpus/seed into it")
     out: dict[str, Any] = {
+        "passage_vectors": index.meta().get("bench_passage_vectors", f"real ({index.embedder.name})"),
         "releases": stats["releases"],
         "chunks": stats["chunks"],
         "sources": stats["sources"],
@@ -516,12 +441,15 @@ def _chunk_amounts(text: str) -> set[str]:
 
 
 def _variant(searcher: Any, *, amount_bonus: float = 0.0) -> Any:
-    """A search function: the given Searcher, plus (amount_bonus > 0) a bonus for the chunks that
-    state every amount the question asks about."""
+    """A search function: the given Searcher (reading stored sentence vectors, as the engine's
+    does), plus (amount_bonus > 0) a bonus for the chunks that state every amount the question
+    asks about."""
     from pressbot.search import RRF_K
+    from pressbot.sentence_vectors import VectorCache
 
     def run(query: str, k: int, f: Any, vec: np.ndarray) -> list[Any]:
-        res = searcher.search(query, k=k, filters=f, query_vector=vec)
+        cache = VectorCache(searcher.index.sentence_vectors)
+        res = searcher.search(query, k=k, filters=f, query_vector=vec, cache=cache)
         amounts = _query_amounts(query) if amount_bonus else set()
         if not amounts:
             return res.passages
@@ -590,28 +518,30 @@ def compare_fusions(engine: Any, seed_id: str) -> dict[str, Any]:
 def _sentence_proxy(engine: Any, q: str, seed_id: str) -> dict[str, Any]:
     """What embedding sentences (returning their chunks) would do, estimated on the candidates: the
     chunks among the 1,000 nearest plus the 200 best BM25 hits, each scored by its best sentence's
-    cosine, fused with the lexical list as the Searcher fuses. Sentences of other chunks are not
-    embedded (too costly here), so this is an estimate, optimistic for the seed."""
-    from pressbot.search import RRF_K
-    from pressbot.sentences import split_sentences
+    cosine (sentences as cut at ingest, vectors from the store), fused with the lexical list as the
+    Searcher fuses. Sentences of other chunks are not considered, so this is an estimate,
+    optimistic for the seed."""
+    from pressbot.search import RRF_K, _passage
+    from pressbot.sentence_vectors import VectorCache
+    from pressbot.sentences import passage_sentences
 
     index = engine.index
     qvec = index.embedder.encode_query(q)
-    dense = index.chunks.query(query_embeddings=[qvec], n_results=1000, include=["documents"])
-    docs = dict(zip(dense["ids"][0], dense["documents"][0], strict=True))
+    dense = index.chunks.query(query_embeddings=[qvec], n_results=1000, include=["documents", "metadatas"])
+    rows = list(zip(dense["ids"][0], dense["documents"][0], dense["metadatas"][0], strict=True))
     lex = index.lexical().search(q, 200)
-    missing = [cid for cid, _ in lex if cid not in docs]
+    have = set(dense["ids"][0])
+    missing = [cid for cid, _ in lex if cid not in have]
     if missing:
-        got = index.chunks.get(ids=missing, include=["documents"])
-        docs.update(zip(got["ids"], got["documents"], strict=True))
-    cache = _SENTENCE_CACHE
-    best: dict[str, tuple[float, str]] = {}
-    for cid, doc in docs.items():
-        sents = [s for s in split_sentences(doc) if len(s) >= 25] or [doc]
-        vecs = index.embedder.encode_cached(sents, cache)
-        sims = vecs @ qvec
-        j = int(np.argmax(sims))
-        best[cid] = (float(sims[j]), sents[j])
+        got = index.chunks.get(ids=missing, include=["documents", "metadatas"])
+        rows += zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+    sentences: dict[str, list[str]] = {}
+    for cid, doc, meta in rows:
+        p = _passage(cid, doc, meta)
+        sentences[cid] = [s for s in passage_sentences(p) if len(s) >= 25] or [doc]
+    flat = [s for sents in sentences.values() for s in sents]
+    sims = dict(zip(flat, index.embedder.encode_cached(flat, VectorCache(index.sentence_vectors)) @ qvec, strict=True))
+    best = {cid: max((float(sims[s]), s) for s in sents) for cid, sents in sentences.items()}
     by_sentence = sorted(best, key=lambda c: -best[c][0])
     fused: dict[str, float] = {}
     for rank, cid in enumerate(by_sentence[:40]):
@@ -629,7 +559,7 @@ def _sentence_proxy(engine: Any, q: str, seed_id: str) -> dict[str, Any]:
         if rid not in sentence_releases:
             sentence_releases.append(rid)
     return {
-        "candidate_chunks": len(docs),
+        "candidate_chunks": len(sentences),
         "seed_rank_by_best_sentence": sentence_releases.index(seed_id) + 1 if seed_id in sentence_releases else None,
         "seed_rank_fused_with_lexical": release_order.index(seed_id) + 1 if seed_id in release_order else None,
         "top_sentences": [
@@ -637,9 +567,6 @@ def _sentence_proxy(engine: Any, q: str, seed_id: str) -> dict[str, Any]:
             for c in by_sentence[:5]
         ],
     }
-
-
-_SENTENCE_CACHE: dict[str, np.ndarray] = {}
 
 
 def _diagnose(engine: Any, q: str, seed_id: str) -> dict[str, Any]:
@@ -784,70 +711,57 @@ def _naive_rank(col: Any, embedder: Any, q: str, seed_id: str) -> dict[str, Any]
 
 # --- the report ----------------------------------------------------------------------------------------
 def verdicts(lat: dict[str, Any]) -> list[tuple[str, float, str, bool]]:
-    s, a, f = lat["search"]["wall_ms"], lat["answer"]["wall_ms"], lat["floor"]["wall_ms"]
+    s, f = lat["search"]["wall_ms"], lat["floor"]["wall_ms"]
+    a, full = lat["answer"]["wall_ms"], lat["answer_no_abstention"]["wall_ms"]
     ratio = s["p50"] / f["p50"] if f["p50"] else float("inf")
-    rows = [
+    return [
         ("search p50 (ms)", s["p50"], "<= 40", s["p50"] <= TARGETS["search_p50_ms"]),
         ("search p50 / floor p50", round(ratio, 2), "<= 1.5", ratio <= TARGETS["search_p50_over_floor"]),
         ("search p95 (ms)", s["p95"], "<= 120", s["p95"] <= TARGETS["search_p95_ms"]),
         ("extractive answer p50 (ms)", a["p50"], "<= 300", a["p50"] <= TARGETS["answer_p50_ms"]),
+        ("  the same, never abstaining", full["p50"], "<= 300", full["p50"] <= TARGETS["answer_p50_ms"]),
         ("RSS ready to answer (MB)", lat["rss_mb"], "<= 1536", lat["rss_mb"] <= TARGETS["rss_mb"]),
     ]
-    return rows
+
+
+def _cell(fig: dict[str, Any]) -> str:
+    return f"{fig['wall_ms']['p50']}/{fig['wall_ms']['p95']} [{fig['cpu_ms']['p50']}]"
 
 
 def print_report(report: dict[str, Any]) -> None:
     lat = report.get("latency") or []
     if lat:
-        print(f"\nLatency (passage vectors: {VECTORS_NOTE}; single-threaded, warm; wall ms, CPU ms in brackets)")
+        print(f"\nLatency (vectors: {VECTORS_NOTE}: {lat[0]['query_model']}; single-threaded, warm)")
+        print("wall ms p50/p95 [CPU ms p50]; 'no abst.': the extractive answer with abstention off")
         print(
-            f"{'chunks':>8} {'floor p50/p95':>18} {'search p50/p95':>18} {'answer p50/p95':>20}"
-            f" {'RSS MB':>8} {'load':>5}"
+            f"{'chunks':>7} {'floor':>18} {'search':>20} {'answer':>20} {'answer, no abst.':>20}"
+            f" {'RSS MB':>7} {'load 1m':>7}"
         )
         for r in lat:
-            fl, se, an = r["floor"], r["search"], r["answer"]
             print(
-                f"{r['chunks']:>8} {fl['wall_ms']['p50']:>7}/{fl['wall_ms']['p95']:<6}[{fl['cpu_ms']['p50']:>4}]"
-                f" {se['wall_ms']['p50']:>7}/{se['wall_ms']['p95']:<6}[{se['cpu_ms']['p50']:>4}]"
-                f" {an['wall_ms']['p50']:>8}/{an['wall_ms']['p95']:<7}[{an['cpu_ms']['p50']:>5}]"
-                f" {r['rss_mb']:>8} {r['loadavg'][0]:>5.1f}"
+                f"{r['chunks']:>7} {_cell(r['floor']):>18} {_cell(r['search']):>20} {_cell(r['answer']):>20}"
+                f" {_cell(r['answer_no_abstention']):>20} {r['rss_mb']:>7} {r['loadavg'][0]:>7.2f}"
             )
         big = max(lat, key=lambda r: r["chunks"])
-        print(f"\nsearch parts p50 at {big['chunks']} chunks (ms): {big['search_parts_p50_ms']}")
+        print(f"\nAt {big['chunks']} chunks ({big['sentence_vectors_stored']} sentence vectors stored):")
+        print(f"  search parts p50 (ms): {big['search_parts_p50_ms']}")
         print(
-            f"answer parts p50 (ms): {big['answer_parts_p50_ms']}; "
+            f"  answer parts p50 (ms): {big['answer_parts_p50_ms']}; "
             f"abstained {big['answer_abstained']}/{big['questions']}"
         )
-        print(f"probes p50 (ms): {big['probes_p50_ms']}")
-        proto = big["prototype"]
-        print(f"\nSearcher variants at {big['chunks']} chunks, same queries and vectors (wall ms p50/p95; CPU p50):")
-        for name, by in proto["wall_ms"].items():
-            cpu = proto["cpu_ms"][name]
-            line = "  ".join(
-                f"{kind} {by[kind]['p50']}/{by[kind]['p95']} [{cpu[kind]['p50']}]"
-                for kind in ("all", "filtered")
-                if kind in by
-            )
-            print(f"  {name:<26} {line}")
-        look = proto.get("with_sentence_lookup")
-        if look:
-            se, an = look["search"], look["answer"]
-            print(
-                f"  fixed (1)+(2), sentence vectors looked up (latency only): search {se['wall_ms']['p50']}/"
-                f"{se['wall_ms']['p95']} [{se['cpu_ms']['p50']}], answer {an['wall_ms']['p50']}/{an['wall_ms']['p95']}"
-                f" [{an['cpu_ms']['p50']}]"
-            )
-        print(
-            f"  fixed vs live: same top-{big.get('k', 5)} releases {proto['same_top_k_releases']}; "
-            f"vectors in memory +{proto['vectors_in_memory_mb']} MB, loaded in {proto['vectors_load_s']} s"
-        )
+        print(f"  texts encoded at question time (not in the store): {big['encoded_at_question_time']}")
+        print(f"  garbage collector pauses while measuring: {big['gc_pauses']}")
+        print("  probes, p50 ms (questions):")
+        for name, p in big["probes_p50_ms"].items():
+            print(f"    {name:<58} {p['p50']:>8} ({p['n']})")
         print(f"\nTargets at {big['chunks']} chunks:")
         for name, value, target, ok in verdicts(big):
-            print(f"  {name:<28} {value:>9} {target:>8}  {'PASS' if ok else 'FAIL'}")
+            print(f"  {name:<30} {value:>9} {target:>8}  {'PASS' if ok else 'FAIL'}")
     qual = report.get("quality")
     if qual:
         print(
-            f"\nQuality: {qual['releases']} releases, {qual['chunks']} chunks, real embeddings; "
+            f"\nQuality: {qual['releases']} releases, {qual['chunks']} chunks, passage vectors "
+            f"{qual.get('passage_vectors')}; "
             f"naive pipeline over {qual['naive']['releases']} releases ({qual['naive']['subset']})"
         )
         for q, row in qual["questions"].items():
@@ -903,7 +817,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where the latency indexes are cached")
     parser.add_argument("--quality-dir", type=Path, default=DEFAULT_QUALITY_DIR, help="the real-embedding index")
     parser.add_argument("--sizes", default="5000,20000,50000", help="chunk counts of the latency indexes")
-    parser.add_argument("--rounds", type=int, default=2, help="passes over the questions for search and floor")
+    parser.add_argument("--rounds", type=int, default=3, help="passes over the questions")
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument(
@@ -931,7 +845,7 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    command = " ".join(["python evals/bench_search.py", *(argv if argv is not None else sys.argv[1:])])
+    command = " ".join(["python -m evals.bench_search", *(argv if argv is not None else sys.argv[1:])])
     out = args.cache / "bench-search.json"
     # a run of one part keeps the other part's last figures (each part says which command made it)
     report: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {}

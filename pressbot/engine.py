@@ -8,6 +8,7 @@ nothing survives the check. One structured log record per answer.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import time
 from collections.abc import Iterator
@@ -23,6 +24,8 @@ from pressbot.sentence_vectors import VectorCache
 from pressbot.types import Answer, Citation, Passage
 
 log = logging.getLogger(__name__)
+
+CONTEXT_CHUNKS = 3  # chunks of each retrieved release the answerer reads (its best ones)
 
 MAX_QUESTION_CHARS = 2000
 MIN_LAG_DAYS, MAX_LAG_DAYS = 7, 366
@@ -57,6 +60,13 @@ class Engine:
 
             chat = build_chat_model(settings)
         return cls(settings, index, chat)
+
+    def warm_up(self) -> None:
+        """For long-running faces: load what the first question would (model, lexical index,
+        Chroma's HNSW), then exempt the ~0.5M objects now alive from the garbage collector, whose
+        full passes over them otherwise stall a request now and then (measured 240-360 ms)."""
+        self.search("readiness check", k=1)
+        gc.freeze()
 
     # --- filters -----------------------------------------------------------------------
     def resolve_filters(
@@ -148,7 +158,7 @@ class Engine:
         cache = VectorCache(self.index.sentence_vectors)
         result = self.searcher.search(query, k=k, filters=f, query_vector=qvec, cache=cache)
         t1 = time.perf_counter()
-        passages = result.passages
+        passages = result.with_context(CONTEXT_CHUNKS)
         timings = {"search": (t1 - t0) * 1e3}
         if self.chat_model is not None:
             from pressbot.llm import clean_draft, draft_answer, stream_draft
@@ -177,7 +187,11 @@ class Engine:
             chosen = select_sentences(scored)
             evidence = chosen[0].score if chosen else 0.0
             draft = (
-                " ".join(f"{s.text} [{passages.index(s.passage) + 1}]" for s in chosen)
+                # a paragraph break between quotes: a quoted heading without a full stop must not run
+                # into the next quote when the check splits the draft into sentences
+                "\n\n".join(
+                    f"{line} [{passages.index(s.passage) + 1}]" for s in chosen for line in (s.text, *s.items)
+                )
                 if evidence >= self.settings.abstain_threshold
                 else ""
             )

@@ -34,9 +34,37 @@ _NUMERIC_Q = re.compile(
     r"|cu[aá]nt[oa]s?)\b",
     re.IGNORECASE,
 )
-_DIGIT = re.compile(r"\d")
+_DATE_Q = re.compile(
+    r"^\W*(when|until when|since when|cu[aá]ndo|desde cu[aá]ndo|hasta cu[aá]ndo)\b"
+    r"|\b(what|which|on what|qu[eé]) (date|day|year|month|d[ií]a|fecha|año)\b",
+    re.IGNORECASE,
+)
+_NUMBER_WORDS = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?|millions?|"
+    "billions?|half|double|doubled|tripled|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|mil|millones"
+)
+_NUMBER = re.compile(rf"\d[\d,.]*|\b({_NUMBER_WORDS})\b", re.IGNORECASE)
+_YEAR = re.compile(r"(19|20)\d\d")
+_MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december|enero|febrero|"
+    "marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre"
+)
+_DATE = re.compile(rf"\b({_MONTHS})\b|\b(19|20)\d\d\b|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b", re.IGNORECASE)
+_MONEY_Q = re.compile(
+    r"\bhow much\b.*\b(money|fund\w*|financ\w*|assistance|aid|relief|invest\w*|cost\w*|pa(y|id)|spen[dt]|budget|"
+    r"contribut\w*|grant\w*|disburs\w*|loan\w*|dollars?)\b|\bcu[aá]nto dinero\b",
+    re.IGNORECASE,
+)
+_AMOUNT = re.compile(
+    r"[$€£]\s?\d|\b\d[\d,.]*\s*(million|billion|trillion|thousand|millones|mil millones)\b|"
+    r"\b(dollars?|d[oó]lares|pesos|usd|euros?)\b",
+    re.IGNORECASE,
+)
 MIN_SENTENCE_CHARS = 25
 W_SIM, W_COVERAGE, W_CONTEXT, W_RANK, W_KIND, W_BONUS = 0.4, 0.3, 0.3, 0.02, 0.06, 0.05
+# a sentence without the kind of answer asked for (a number for "how many", a date for "when")
+# cannot answer, however close its words: it falls behind the ones that can, and alone it abstains
+W_NO_KIND = 0.15
 W_PERIOD = 0.08  # names the month/year asked: "6,070 in June" answers "last month" asked in July
 
 
@@ -48,11 +76,34 @@ class ScoredSentence:
     overlap: float
     score: float
     covers: frozenset[str] = frozenset()  # the question terms it states
+    # the sentences after it in its passage, when it announces a list ("... five pillars:")
+    items: tuple[str, ...] = ()
 
 
 def _coverage(weights: dict[str, float], tokens: set[str]) -> float:
     total = sum(weights.values())
     return sum(w for t, w in weights.items() if t in tokens) / total if total else 0.0
+
+
+def answer_kind(question: str) -> str | None:
+    """"date" for when-questions, "amount" for how much money, "number" for other how-many /
+    how-much ones, else None."""
+    if _DATE_Q.search(question):
+        return "date"
+    if _MONEY_Q.search(question):
+        return "amount"
+    if _NUMERIC_Q.search(question):
+        return "number"
+    return None
+
+
+def states_kind(kind: str, sentence: str) -> bool:
+    if kind == "date":
+        return bool(_DATE.search(sentence))
+    if kind == "amount":
+        return bool(_AMOUNT.search(sentence))
+    # a year is not the count or amount asked for ("How many ... in 2022?")
+    return any(not _YEAR.fullmatch(m.group(0).strip(".,")) for m in _NUMBER.finditer(sentence))
 
 
 def score_sentences(
@@ -67,18 +118,22 @@ def score_sentences(
 ) -> list[ScoredSentence]:
     sentences: list[tuple[str, Passage]] = []
     seen: set[str] = set()
+    follows: dict[str, tuple[str, ...]] = {}
     for p in passages:
-        for s in passage_sentences(p):
+        in_order = passage_sentences(p)
+        for i, s in enumerate(in_order):
             if len(s) >= MIN_SENTENCE_CHARS and s not in seen:
                 seen.add(s)
                 sentences.append((s, p))
+                if s.rstrip().endswith(":"):
+                    follows[s] = _list_items(in_order[i + 1 :])
     if not sentences:
         return []
     qvec = query_vector if query_vector is not None else embedder.encode_query(question)
     svecs = embedder.encode_cached([s for s, _ in sentences], {} if cache is None else cache)
     sims = svecs @ qvec
     weights = {t: (idf(t) if idf else 1.0) for t in set(lexical_tokens(question))}
-    wants_number = bool(_NUMERIC_Q.search(question))
+    kind = answer_kind(question)
     rank = {id(p): i for i, p in enumerate(passages)}
     titles = {id(p): set(lexical_tokens(p.title)) for p in passages}
     wants_list = bool(_LIST_Q.search(question))
@@ -93,15 +148,30 @@ def score_sentences(
             + W_CONTEXT * _coverage(weights, tokens | titles[id(p)])
             - W_RANK * rank[id(p)]
         )
-        if wants_number:
-            score += W_KIND if _DIGIT.search(s) else -W_KIND
+        if kind is not None:
+            score += W_KIND if states_kind(kind, s) else -W_NO_KIND
         if wants_list and _ENUM.search(s):
             score += W_BONUS
         if focus_re and focus_re.search(s):
             score += W_PERIOD
-        out.append(ScoredSentence(s, p, float(sim), ov, score, frozenset(weights.keys() & tokens)))
+        out.append(
+            ScoredSentence(s, p, float(sim), ov, score, frozenset(weights.keys() & tokens), follows.get(s, ()))
+        )
     out.sort(key=lambda x: -x.score)
     return out
+
+
+def _list_items(after: list[str], max_items: int = 6, max_chars: int = 600) -> tuple[str, ...]:
+    """What a sentence ending in a colon introduces: the sentences after it, as long as they look
+    like items (a bullet, or short), within a budget, up to the next sentence that opens a list."""
+    items: list[str] = []
+    for s in after:
+        if len(items) >= max_items or sum(map(len, items)) + len(s) > max_chars or s.rstrip().endswith(":"):
+            break
+        if not (s.lstrip().startswith(("-", "•", "*", "–")) or len(s) < 200):
+            break
+        items.append(s)
+    return tuple(items)
 
 
 def select_sentences(

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import time
 from collections.abc import Mapping
@@ -22,8 +23,9 @@ import numpy as np
 
 from pressbot.index import Index
 from pressbot.lexical import LexicalIndex, lexical_tokens
+from pressbot.sentence_vectors import VectorCache
 from pressbot.sentences import passage_sentences
-from pressbot.types import Passage
+from pressbot.types import Passage, sentences_at
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,27 @@ class SearchResult:
     passages: list[Passage]  # one per release, best first
     candidates: list[Passage]  # every fused chunk, best first (for answerers that want more)
     timings_ms: dict[str, float]
+
+    def with_context(self, per_release: int = 3) -> list[Passage]:
+        """`passages`, each widened to its release's best `per_release` candidate chunks, in
+        reading order: the sentence that answers is often in another chunk of the release that
+        matched ("95 percent" two chunks after the sentence naming the program)."""
+        out = []
+        for best in self.passages:
+            same = [c for c in self.candidates if c.release_id == best.release_id][:per_release]
+            same.sort(key=lambda c: _chunk_number(c.chunk_id))
+            if len(same) < 2:
+                out.append(best)
+                continue
+            if not all(c.sentence_ends for c in same):  # an older index: the answerer splits again
+                out.append(best.model_copy(update={"text": " ".join(c.text for c in same), "sentence_ends": []}))
+                continue
+            # sentence by sentence, so the overlap between neighbouring chunks is not read twice
+            sentences = list(dict.fromkeys(s for c in same for s in sentences_at(c.text, c.sentence_ends)))
+            ends = list(itertools.accumulate(len(s) + 1 for s in sentences))
+            ends[-1] -= 1
+            out.append(best.model_copy(update={"text": " ".join(sentences), "sentence_ends": ends}))
+        return out
 
 
 class Searcher:
@@ -167,6 +190,8 @@ class Searcher:
                 score += COVERAGE_WEIGHT * float(cov) / total
             found[cid].score = score
             found[cid].undated = f.has_window and found[cid].date is None
+        if cache is None:  # the sentence vectors stored at ingest, not the model
+            cache = VectorCache(self.index.sentence_vectors)
         self._rescore_by_sentence(query, qvec, found, weights, cache)
         # dated matches first when a window is set, then by fused score
         ordered = sorted(found.values(), key=lambda p: (p.undated, -p.score))
@@ -233,6 +258,11 @@ class Searcher:
 def _weight_in(weights: dict[str, float], text: str) -> float:
     tokens = set(lexical_tokens(text))
     return sum(w for t, w in weights.items() if t in tokens)
+
+
+def _chunk_number(chunk_id: str) -> int:
+    tail = chunk_id.rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
 
 
 def _passage(cid: str, doc: str, meta: Mapping[str, Any]) -> Passage:

@@ -1,0 +1,107 @@
+"""The extractive answerer's reading of a question and of its evidence: the kind of answer asked
+for, lists announced by a colon, and a release read beyond its single best chunk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pressbot.embeddings import HashEmbeddings
+from pressbot.extractive import answer_kind, score_sentences, states_kind
+from pressbot.search import SearchResult
+from pressbot.types import Passage, sentences_at
+from tests.support import build_engine, release
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How many migrants crossed in June?", "number"),
+        ("¿Cuántos acuerdos logró México?", "number"),
+        ("How much assistance did Blinken announce?", "amount"),
+        ("How much did encounters fall?", "number"),
+        ("When did the talks resume?", "date"),
+        ("Since when has he been on the list?", "date"),
+        ("On what date will the crossing open?", "date"),
+        ("Which countries receive the program?", None),
+    ],
+)
+def test_the_kind_of_answer_a_question_asks_for(question: str, kind: str | None) -> None:
+    assert answer_kind(question) == kind
+
+
+def test_a_year_is_not_a_count_and_a_bare_number_is_not_money() -> None:
+    assert not states_kind("number", "The agreement was signed in 2022.")
+    assert states_kind("number", "Some 6,070 people crossed in June 2022.")
+    assert states_kind("number", "Eight lines of action were set out.")
+    assert not states_kind("amount", "The program covers 21 countries.")
+    assert states_kind("amount", "Blinken announced $578 million in assistance.")
+    assert states_kind("amount", "Se invertirán 180 millones de dólares.")
+    assert states_kind("date", "Talks resumed on January 19.") and not states_kind("date", "Talks resumed today.")
+
+
+def _passage(text: str, ends: list[int], n: int = 0, rid: str = "r") -> Passage:
+    return Passage(chunk_id=f"{rid}:{n}", release_id=rid, text=text, title="T", sentence_ends=ends)
+
+
+def test_a_sentence_without_the_kind_asked_for_loses_to_one_with_it() -> None:
+    text = "The border program was discussed by the ministers at length. The border program reached 6,070 people."
+    p = _passage(text, [61, len(text)])
+    scored = score_sentences("How many people did the border program reach?", [p], HashEmbeddings(64))
+    assert "6,070" in scored[0].text
+
+
+def test_a_sentence_announcing_a_list_brings_its_items() -> None:
+    sents = [
+        "The Strategy is organized into five pillars:",
+        "- Pillar I: Addressing economic insecurity;",
+        "- Pillar II: Combating corruption;",
+        "Separately, the Vice President announced new commitments to the region today:",
+        "- More vaccines.",
+    ]
+    text = " ".join(sents)
+    ends = []
+    pos = 0
+    for s in sents:
+        pos += len(s) + 1
+        ends.append(pos)
+    ends[-1] = len(text)
+    assert sentences_at(text, ends) == sents
+    scored = score_sentences("What are the five pillars of the Strategy?", [_passage(text, ends)], HashEmbeddings(64))
+    intro = next(s for s in scored if s.text == sents[0])
+    assert intro.items == (sents[1], sents[2])  # up to the next sentence that opens a list
+
+
+def test_a_release_is_read_in_its_best_chunks_in_reading_order_without_the_overlap_twice() -> None:
+    def chunk(n: int, sents: list[str], score: float) -> Passage:
+        text = " ".join(sents)
+        ends = [sum(len(s) + 1 for s in sents[: i + 1]) for i in range(len(sents))]
+        ends[-1] = len(text)
+        p = _passage(text, ends, n)
+        p.score = score
+        return p
+
+    c0 = chunk(0, ["First sentence here.", "Overlap sentence."], 0.5)
+    c1 = chunk(1, ["Overlap sentence.", "The answer is 95 percent."], 0.9)
+    other = chunk(0, ["Another release."], 0.7)
+    other.release_id, other.chunk_id = "o", "o:0"
+    result = SearchResult(passages=[c1, other], candidates=[c1, other, c0], timings_ms={})
+    merged = result.with_context(3)
+    assert [p.release_id for p in merged] == ["r", "o"]
+    assert merged[0].text == "First sentence here. Overlap sentence. The answer is 95 percent."
+    assert sentences_at(merged[0].text, merged[0].sentence_ends)[-1] == "The answer is 95 percent."
+    assert merged[0].chunk_id == "r:1" and merged[1] is other
+
+
+def test_the_answer_can_come_from_another_chunk_of_the_release_that_matched(tmp_path: Path) -> None:
+    filler = " ".join(f"The regional initiative held meeting number {i} with partner agencies." for i in range(30))
+    text = (
+        f"The joint initiative on border encounters launched in January. {filler} "
+        "Under the joint initiative, border encounters fell by 95 percent."
+    )
+    rel = release("init", "Joint initiative results", text, "2023-03-01")
+    engine = build_engine(tmp_path, [rel], abstain_threshold=0.3)
+    assert len(engine.index.chunk_ids_of("init")) > 2
+    ans = engine.answer("By how much did border encounters fall under the joint initiative?", as_of="2024-01-01")
+    assert "95 percent" in ans.answer and ans.citations[0].release_id == "init"
