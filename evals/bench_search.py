@@ -228,6 +228,8 @@ def measure_latency(data_dir: Path, rounds: int) -> dict[str, Any]:
     gc_figures = gc_pauses.figures()
     log.info("probes")
     probes = _probes(engine, qs)
+    rss = _rss_mb()  # before the torch model below, which only the second floor needs
+    floor_torch = _torch_floor(chunks, engine.settings.k, qs, rounds)
     return {
         "data_dir": str(data_dir),
         "chunks": chunks.count(),
@@ -246,9 +248,32 @@ def measure_latency(data_dir: Path, rounds: int) -> dict[str, Any]:
         "encoded_at_question_time": misses,
         "gc_pauses": gc_figures,
         "probes_p50_ms": probes,
-        **_rss_mb(),
+        "floor_torch": floor_torch,
+        **rss,
         "loadavg": os.getloadavg(),
     }
+
+
+def _torch_floor(chunks: Any, k: int, qs: list[dict[str, Any]], rounds: int) -> dict[str, Any]:
+    """The floor as a plain Chroma user pays it: the same top-k query, the query embedded by the
+    model under torch (sentence-transformers' default) rather than pressbot's int8 ONNX."""
+    from pressbot.config import DEFAULT_MODEL
+    from pressbot.embeddings import SentenceTransformerEmbeddings
+
+    model = SentenceTransformerEmbeddings(DEFAULT_MODEL, backend="torch")
+
+    def floor(q: str) -> Any:
+        return chunks.query(
+            query_embeddings=[model.encode_query(q)], n_results=k, include=["documents", "metadatas", "distances"]
+        )
+
+    for item in qs[:8]:
+        floor(item["q"])
+    clock = Clock()
+    for _ in range(rounds):
+        for item in qs:
+            clock.time(floor, item["q"])
+    return clock.figures()
 
 
 PROBES = (  # the order of the report: a search's steps, then an answer's
@@ -714,14 +739,23 @@ def verdicts(lat: dict[str, Any]) -> list[tuple[str, float, str, bool]]:
     s, f = lat["search"]["wall_ms"], lat["floor"]["wall_ms"]
     a, full = lat["answer"]["wall_ms"], lat["answer_no_abstention"]["wall_ms"]
     ratio = s["p50"] / f["p50"] if f["p50"] else float("inf")
-    return [
+    out = [
         ("search p50 (ms)", s["p50"], "<= 40", s["p50"] <= TARGETS["search_p50_ms"]),
         ("search p50 / floor p50", round(ratio, 2), "<= 1.5", ratio <= TARGETS["search_p50_over_floor"]),
+    ]
+    if lat.get("floor_torch"):
+        ft = lat["floor_torch"]["wall_ms"]
+        ratio_t = s["p50"] / ft["p50"] if ft["p50"] else float("inf")
+        out.append(
+            ("  over the floor with a torch query embedding", round(ratio_t, 2), "<= 1.5", ratio_t <= 1.5)
+        )
+    out += [
         ("search p95 (ms)", s["p95"], "<= 120", s["p95"] <= TARGETS["search_p95_ms"]),
         ("extractive answer p50 (ms)", a["p50"], "<= 300", a["p50"] <= TARGETS["answer_p50_ms"]),
         ("  the same, never abstaining", full["p50"], "<= 300", full["p50"] <= TARGETS["answer_p50_ms"]),
         ("RSS ready to answer (MB)", lat["rss_mb"], "<= 1536", lat["rss_mb"] <= TARGETS["rss_mb"]),
     ]
+    return out
 
 
 def _cell(fig: dict[str, Any]) -> str:
@@ -749,6 +783,9 @@ def print_report(report: dict[str, Any]) -> None:
             f"  answer parts p50 (ms): {big['answer_parts_p50_ms']}; "
             f"abstained {big['answer_abstained']}/{big['questions']}"
         )
+        if big.get("floor_torch"):
+            ft = big["floor_torch"]["wall_ms"]
+            print(f"  floor with a torch query embedding (plain Chroma as users run it): {ft['p50']}/{ft['p95']}")
         print(f"  texts encoded at question time (not in the store): {big['encoded_at_question_time']}")
         print(f"  garbage collector pauses while measuring: {big['gc_pauses']}")
         print("  probes, p50 ms (questions):")

@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     fetch_timeout_s: float = Field(20.0, gt=0, description="Timeout of one HTTP fetch.")
     fetch_retries: int = Field(3, ge=0, le=10, description="Retries (with backoff) of a failed fetch.")
     fetch_concurrency: int = Field(4, ge=1, le=64, description="Pages fetched at once.")
+    fetch_robots: bool = Field(True, description="Obey each site's robots.txt when fetching URLs.")
     user_agent: str = Field("pressbot/0.1 (+https://github.com/pressbot)", description="User agent sent when fetching.")
 
     # --- answering ---------------------------------------------------------------------

@@ -135,14 +135,21 @@ class Index:
     def _model_meta(self) -> dict[str, Any]:
         return {"embedding_model": self.embedder.name, "dimension": self.embedder.dimension}
 
+    @staticmethod
+    def require(client: ClientAPI, settings: Settings) -> None:
+        """Raise IndexEmptyError unless the index exists (cheap: callers check before loading a model)."""
+        names = {c if isinstance(c, str) else c.name for c in client.list_collections()}
+        if settings.collection not in names:
+            raise IndexEmptyError(
+                f"no index named {settings.collection!r} at {settings.chroma_url or settings.chroma_path}; "
+                "run `pressbot ingest PATH` first (or `make demo` for the sample archive)"
+            )
+
     def open(self, *, create: bool = False) -> Index:
         names = {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
         if self.name not in names:
             if not create:
-                raise IndexEmptyError(
-                    f"no index named {self.name!r} at {self.location()}; "
-                    "run `pressbot ingest PATH` first (or `make demo` for the sample archive)"
-                )
+                Index.require(self.client, self.settings)
             self._chunks = self.client.create_collection(
                 self.name,
                 embedding_function=None,

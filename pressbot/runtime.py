@@ -45,5 +45,8 @@ def set_torch_threads(n: int | None) -> None:
 
 def open_index(settings: Settings, *, create: bool = False, embedder: PressbotEmbeddings | None = None) -> Index:
     quiet_libraries()
+    client = make_client(settings)
+    if not create:
+        Index.require(client, settings)  # before loading the model: a missing index is told at once
     embedder = embedder or build_embeddings(settings)
-    return Index(make_client(settings), settings, embedder).open(create=create)
+    return Index(client, settings, embedder).open(create=create)

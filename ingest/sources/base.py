@@ -20,6 +20,7 @@ SkipReason = Literal[
     "malformed_json",  # a JSON line/file that does not parse, or a line that is not an object
     "no_text",  # parsed, but no release text in it
     "fetch_failed",  # an HTTP fetch that failed after retries
+    "disallowed",  # a URL the site's robots.txt does not allow us to fetch
     "unsupported",  # a file type or JSON shape that is not a release format
 ]
 SKIP_REASONS: tuple[str, ...] = get_args(SkipReason)

@@ -99,7 +99,14 @@ class FolderSource(Source):
                 yield path
 
     def estimate(self) -> int | None:
-        return sum(1 for item in self._files() if isinstance(item, Path))
+        """Releases to expect: one per file, the records of a JSON Lines file (a JSON file counts
+        one: its records are only known once parsed)."""
+        total = 0
+        for item in self._files():
+            if isinstance(item, Path):
+                records = JsonSource(item, self.settings).estimate() if item.suffix.lower() == ".jsonl" else None
+                total += records or 1
+        return total
 
     # --- reading ------------------------------------------------------------------------------
 

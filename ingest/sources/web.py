@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import logging
 import re
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
+from urllib.robotparser import RobotFileParser
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
@@ -89,7 +91,9 @@ def _retry_after_s(value: str | None) -> float | None:
 class Fetcher:
     """GET with retries on one shared httpx.Client (safe to share across threads)."""
 
-    def __init__(self, settings: Settings, *, backoff_s: float = 0.5) -> None:
+    def __init__(
+        self, settings: Settings, *, backoff_s: float = 0.5, robots: dict[str, RobotFileParser] | None = None
+    ) -> None:
         self.settings = settings
         self.backoff_s = backoff_s
         self.max_bytes = int(settings.max_file_mb * 1024 * 1024)
@@ -99,9 +103,41 @@ class Fetcher:
             follow_redirects=True,
             limits=httpx.Limits(max_connections=settings.fetch_concurrency),
         )
+        self._robots = {} if robots is None else robots  # shared by a source's fetchers: read once per site
+        self._robots_lock = threading.Lock()  # pages of one site are fetched from several threads
 
     def close(self) -> None:
         self.client.close()
+
+    def allowed(self, url: str) -> bool:
+        """What the site's robots.txt says of `url` for our user agent (RFC 9309: a robots.txt
+        that is absent or 4xx allows everything; a 5xx one, nothing)."""
+        if not self.settings.fetch_robots:
+            return True
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        with self._robots_lock:
+            rules = self._robots.get(origin)
+            if rules is None:
+                rules = self._read_robots(origin)
+                if rules is None:  # the site is unreachable: let the fetch itself say so
+                    return True
+                self._robots[origin] = rules
+        return rules.can_fetch(self.settings.user_agent, url)
+
+    def _read_robots(self, origin: str) -> RobotFileParser | None:
+        rules = RobotFileParser()
+        try:
+            response = self.client.get(f"{origin}/robots.txt")
+        except httpx.HTTPError:
+            return None
+        status = response.status_code
+        lines = response.text.splitlines() if status < 300 else []
+        if status >= 500:
+            logger.warning("robots.txt of %s answers HTTP %d: not fetching from that site", origin, status)
+            lines = ["User-agent: *", "Disallow: /"]
+        rules.parse(lines)  # no lines (absent, 4xx): everything allowed
+        return rules
 
     def __enter__(self) -> Fetcher:
         return self
@@ -120,6 +156,11 @@ class Fetcher:
         logger.info("retrying %s after %s (attempt %d)", state.args[0] if state.args else "", exc, state.attempt_number)
 
     def get(self, url: str) -> Fetched:
+        if not self.allowed(url):
+            raise FetchError(
+                "disallowed by the site's robots.txt (set PRESSBOT_FETCH_ROBOTS=false for a site of your own)",
+                "disallowed",
+            )
         attempts = self.settings.fetch_retries + 1
         retrying = Retrying(
             stop=stop_after_attempt(attempts),
@@ -250,13 +291,14 @@ class WebSource(Source):
         self.settings = settings
         self.name = name or host_name(url)
         self.backoff_s = backoff_s
+        self._robots: dict[str, RobotFileParser] = {}
         self._root: Fetched | None = None
         self._kind = ""
         self._xml: Any = None
 
     def open(self) -> WebSource:
         """Fetch and classify the root URL; SourceError when it cannot be fetched at all."""
-        with Fetcher(self.settings, backoff_s=self.backoff_s) as fetcher:
+        with Fetcher(self.settings, backoff_s=self.backoff_s, robots=self._robots) as fetcher:
             try:
                 self._root = fetcher.get(self.url)
             except FetchError as exc:
@@ -291,7 +333,7 @@ class WebSource(Source):
     def __iter__(self) -> Iterator[Release | Skip]:
         kind = self.kind
         assert self._root is not None
-        with Fetcher(self.settings, backoff_s=self.backoff_s) as fetcher:
+        with Fetcher(self.settings, backoff_s=self.backoff_s, robots=self._robots) as fetcher:
             if kind == "page":
                 root = self._root
                 yield self._guarded(lambda url: self._page_item(root, requested=url), self.url)

@@ -113,6 +113,7 @@ class Server:
         self.in_flight = 0
         self.max_in_flight = 0
         self.user_agents: set[str] = set()
+        self.robots: str | None = None  # the robots.txt served (None: 404)
         self.lock = threading.Lock()
         outer = self
 
@@ -133,6 +134,8 @@ class Server:
                     return self._slow()
                 if self.path == "/always-500.html":
                     return self._send(503, "text/plain", "down")
+                if self.path == "/robots.txt" and outer.robots is not None:
+                    return self._send(200, "text/plain", outer.robots)
                 if self.path in PAGES:
                     return self._send(200, "text/html; charset=utf-8", PAGES[self.path])
                 feed = feeds(outer.base).get(self.path)
@@ -231,6 +234,17 @@ def test_sitemap_with_retries_and_a_missing_page(server: Server) -> None:
     assert joint.id == f"{server.base}/b.html"
     assert releases[2].date is None  # no metadata, no dateline: undated
     assert {r.source for r in releases} == {"127.0.0.1"}
+
+
+def test_robots_txt_is_obeyed_unless_turned_off(server: Server) -> None:
+    server.robots = "User-agent: *\nDisallow: /b.html\n\nUser-agent: other-bot\nDisallow: /\n"
+    releases, skips = split(list(open_fast(f"{server.base}/sitemap.xml", fetch_retries=1)))
+    assert "Joint visit" not in [r.title for r in releases] and "Talks resume" in [r.title for r in releases]
+    disallowed = [s for s in skips if s.reason == "disallowed"]
+    assert [s.location for s in disallowed] == [f"{server.base}/b.html"] and "robots.txt" in disallowed[0].detail
+    assert server.hits["/b.html"] == 0 and server.hits["/robots.txt"] == 1  # read once per site
+    releases, _ = split(list(open_fast(f"{server.base}/sitemap.xml", fetch_retries=1, fetch_robots=False)))
+    assert "Joint visit" in [r.title for r in releases]
 
 
 def test_sitemap_index_recurses(server: Server) -> None:

@@ -206,3 +206,12 @@ def test_drop_removes_everything(index, settings) -> None:
     assert not settings.lexical_path.exists()
     with pytest.raises(IndexEmptyError):
         open_index(settings, embedder=HashEmbeddings(64))
+
+
+def test_a_missing_index_is_reported_before_any_model_is_loaded(tmp_path, monkeypatch) -> None:
+    def no_model(*a, **k):
+        raise AssertionError("loaded the embedding model for an index that does not exist")
+
+    monkeypatch.setattr("pressbot.runtime.build_embeddings", no_model)
+    with pytest.raises(IndexEmptyError, match="run `pressbot ingest PATH` first"):
+        open_index(settings_for(tmp_path / "empty"))

@@ -145,6 +145,16 @@ def test_estimate_counts_candidate_files(archive: Path) -> None:
     assert open_source(str(archive), settings()).estimate() == 16
 
 
+def test_estimate_counts_the_records_of_a_jsonl_file_in_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("---\ntitle: A\n---\nSome text about the border.\n")
+    (tmp_path / "b.txt").write_text("B\nMore text about trade.\n")
+    records = [{"title": f"R{i}", "text": f"Body number {i} about migration."} for i in range(5)]
+    (tmp_path / "export.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    source = open_source(str(tmp_path), settings())
+    assert source.estimate() == 7
+    assert sum(1 for _ in source) == 7
+
+
 def test_source_name_override(archive: Path) -> None:
     releases, _ = collect(open_source(str(archive), settings(), source_name="whitehouse"))
     assert {r.source for r in releases} == {"whitehouse"}
