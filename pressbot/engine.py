@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import logging
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,8 +18,9 @@ from typing import Any
 from pressbot.citations import check_answer
 from pressbot.config import Settings
 from pressbot.errors import QueryError
-from pressbot.extractive import score_sentences, select_sentences
+from pressbot.extractive import ScoredSentence, score_sentences, select_sentences
 from pressbot.index import Index, ReleaseRecord
+from pressbot.lexical import lexical_tokens
 from pressbot.search import Filters, Searcher, SearchResult
 from pressbot.sentence_vectors import VectorCache
 from pressbot.types import Answer, Citation, Passage
@@ -60,6 +62,31 @@ class Engine:
 
             chat = build_chat_model(settings)
         return cls(settings, index, chat)
+
+    def _other_parts(
+        self, query: str, passages: list[Passage], chosen: list[ScoredSentence], cache: VectorCache, f: Filters,
+        idf: Any,
+    ) -> list[ScoredSentence]:
+        """For "How much ..., and how many ...?": the best sentence for each later part that the
+        sentences already chosen leave unanswered (read with the first part, which it may refer to:
+        "and how much of it had been allocated?")."""
+        parts = question_parts(query)
+        extra: list[ScoredSentence] = []
+        for part in parts[1:]:
+            own = set(lexical_tokens(part)) - set(lexical_tokens(parts[0]))
+            if not own or own <= {t for s in chosen + extra for t in s.covers}:
+                continue
+            scored = score_sentences(
+                f"{part} {parts[0]}", passages, self.index.embedder, cache=cache, focus_terms=_focus_terms(f), idf=idf
+            )
+            taken = {s.text for s in chosen + extra}
+            for s in scored:
+                if s.score < self.settings.abstain_threshold:
+                    break
+                if s.text not in taken and s.covers & own:
+                    extra.append(s)
+                    break
+        return extra
 
     def warm_up(self) -> None:
         """For long-running faces: load what the first question would (model, lexical index,
@@ -175,17 +202,15 @@ class Engine:
             evidence = 1.0 if checked.citations else 0.0
             text, citations = checked.text, checked.citations
         else:
+            idf = self.index.lexical().idf
             scored = score_sentences(
-                query,
-                passages,
-                self.index.embedder,
-                query_vector=qvec,
-                cache=cache,
-                focus_terms=_focus_terms(f),
-                idf=self.index.lexical().idf,
+                query, passages, self.index.embedder, query_vector=qvec, cache=cache, focus_terms=_focus_terms(f),
+                idf=idf,
             )
             chosen = select_sentences(scored)
             evidence = chosen[0].score if chosen else 0.0
+            if evidence >= self.settings.abstain_threshold:
+                chosen += self._other_parts(query, passages, chosen, cache, f, idf)
             draft = (
                 # a paragraph break between quotes: a quoted heading without a full stop must not run
                 # into the next quote when the check splits the draft into sentences
@@ -257,6 +282,19 @@ def _window_text(f: Filters) -> str:
     if f.until:
         return f"Releases dated until {f.until.isoformat()}"
     return ""
+
+
+_NEXT_PART = re.compile(
+    r",?\s+(?:and|y)\s+(?=(?:how|what|which|who|whom|when|where|why|cu[aá]nt\w*|qu[eé]|qui[eé]n|cu[aá]ndo|d[oó]nde)\b)",
+    re.IGNORECASE,
+)
+
+
+def question_parts(question: str) -> list[str]:
+    """The questions a question asks: "How much ..., and how many ...?" is two."""
+    parts = [p.strip(" ,;?¿") for p in _NEXT_PART.split(question)]
+    # "Which countries and which companies joined?" asks one thing of two subjects
+    return parts if len(parts) > 1 and all(len(p.split()) >= 3 for p in parts) else [question]
 
 
 def _focus_terms(f: Filters) -> list[str]:

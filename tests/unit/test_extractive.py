@@ -105,3 +105,38 @@ def test_the_answer_can_come_from_another_chunk_of_the_release_that_matched(tmp_
     assert len(engine.index.chunk_ids_of("init")) > 2
     ans = engine.answer("By how much did border encounters fall under the joint initiative?", as_of="2024-01-01")
     assert "95 percent" in ans.answer and ans.citations[0].release_id == "init"
+
+
+def test_a_two_part_question_is_two_questions() -> None:
+    from pressbot.engine import question_parts
+
+    assert question_parts("How much will the program invest, and how many agreements were reached?") == [
+        "How much will the program invest",
+        "how many agreements were reached",
+    ]
+    assert question_parts("¿Cuántos migrantes llegaron y cuántos fueron deportados?") == [
+        "Cuántos migrantes llegaron",
+        "cuántos fueron deportados",
+    ]
+    both = "Which countries and which companies joined?"
+    assert question_parts(both) == [both]
+    assert question_parts("Which body authorized the mission and how large will it grow?") == [
+        "Which body authorized the mission",
+        "how large will it grow",
+    ]
+
+
+def test_each_part_of_a_two_part_question_gets_its_sentence(tmp_path: Path) -> None:
+    text = (
+        "The United Nations Security Council authorized the Multinational Security Support mission for Haiti. "
+        "Officials met in Nairobi to discuss logistics for several days. "
+        "The mission will grow to 2,500 personnel over the coming year."
+    )
+    # the hash embedder gives the second part's sentence 0.29: a threshold that lets it in
+    engine = build_engine(tmp_path, [release("mss", "Haiti mission", text, "2024-06-01")], abstain_threshold=0.25)
+    question = "Which body authorized the Multinational Security Support mission, and how large will the mission grow?"
+    ans = engine.answer(question, as_of="2025-01-01")
+    assert "Security Council" in ans.answer and "2,500" in ans.answer
+    assert ans.answer.count("[1]") == 2
+    one = engine.answer("Which body authorized the Multinational Security Support mission?", as_of="2025-01-01")
+    assert "2,500" not in one.answer
