@@ -383,6 +383,8 @@ class Index:
             return self._lexical
         path = self.settings.lexical_path
         lex = None if refresh else LexicalIndex.load(path, fp)
+        if lex is not None and lex.ids and lex.vectors is None:
+            lex = None  # saved by a pressbot that kept no vectors with it: filtered searches need them
         if lex is None:
             log.info("building the lexical index from Chroma (%s)", fp)
             lex = LexicalIndex.build(

@@ -215,3 +215,12 @@ def test_a_missing_index_is_reported_before_any_model_is_loaded(tmp_path, monkey
     monkeypatch.setattr("pressbot.runtime.build_embeddings", no_model)
     with pytest.raises(IndexEmptyError, match="run `pressbot ingest PATH` first"):
         open_index(settings_for(tmp_path / "empty"))
+
+
+def test_a_lexical_copy_saved_without_vectors_is_rebuilt_with_them(index, settings) -> None:
+    lex = index.lexical()
+    (settings.lexical_path / "vectors.npy").unlink()  # as an older pressbot saved it
+    reopened = open_index(settings, embedder=HashEmbeddings(64))
+    again = reopened.lexical()
+    assert again.vectors is not None and np.array_equal(np.asarray(again.vectors), np.asarray(lex.vectors))
+    assert (settings.lexical_path / "vectors.npy").exists()
