@@ -63,31 +63,6 @@ class Engine:
             chat = build_chat_model(settings)
         return cls(settings, index, chat)
 
-    def _other_parts(
-        self, query: str, passages: list[Passage], chosen: list[ScoredSentence], cache: VectorCache, f: Filters,
-        idf: Any,
-    ) -> list[ScoredSentence]:
-        """For "How much ..., and how many ...?": the best sentence for each later part that the
-        sentences already chosen leave unanswered (read with the first part, which it may refer to:
-        "and how much of it had been allocated?")."""
-        parts = question_parts(query)
-        extra: list[ScoredSentence] = []
-        for part in parts[1:]:
-            own = set(lexical_tokens(part)) - set(lexical_tokens(parts[0]))
-            if not own or own <= {t for s in chosen + extra for t in s.covers}:
-                continue
-            scored = score_sentences(
-                f"{part} {parts[0]}", passages, self.index.embedder, cache=cache, focus_terms=_focus_terms(f), idf=idf
-            )
-            taken = {s.text for s in chosen + extra}
-            for s in scored:
-                if s.score < self.settings.abstain_threshold:
-                    break
-                if s.text not in taken and s.covers & own:
-                    extra.append(s)
-                    break
-        return extra
-
     def warm_up(self) -> None:
         """For long-running faces: load what the first question would (model, lexical index,
         Chroma's HNSW), then exempt the ~0.5M objects now alive from the garbage collector, whose
@@ -251,6 +226,31 @@ class Engine:
             },
         )
         yield ans, passages
+
+    def _other_parts(
+        self, query: str, passages: list[Passage], chosen: list[ScoredSentence], cache: VectorCache, f: Filters,
+        idf: Any,
+    ) -> list[ScoredSentence]:
+        """For "How much ..., and how many ...?": the best sentence for each later part that the
+        sentences already chosen leave unanswered (read with the first part, which it may refer to:
+        "and how much of it had been allocated?")."""
+        parts = question_parts(query)
+        extra: list[ScoredSentence] = []
+        for part in parts[1:]:
+            own = set(lexical_tokens(part)) - set(lexical_tokens(parts[0]))
+            if not own or own <= {t for s in chosen + extra for t in s.covers}:
+                continue
+            scored = score_sentences(
+                f"{part} {parts[0]}", passages, self.index.embedder, cache=cache, focus_terms=_focus_terms(f), idf=idf
+            )
+            taken = {s.text for s in chosen + extra}
+            for s in scored:
+                if s.score < self.settings.abstain_threshold:
+                    break
+                if s.text not in taken and s.covers & own:
+                    extra.append(s)
+                    break
+        return extra
 
 
 def _validate(question: str) -> None:
