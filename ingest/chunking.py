@@ -2,10 +2,11 @@
 
 Chunks are built from whole sentences (pysbd, English or Spanish rules by the release's
 language), packed up to `chunk_tokens` model tokens, with the last sentence(s) of a chunk
-repeated at the start of the next (overlap). Each chunk is embedded with the release title
-and date in front, as context, and the whole embedded text is checked against the model's
-limit with the model's own tokenizer: a sentence too long for one chunk is split at word
-boundaries, never cut off silently.
+repeated at the start of the next (overlap). Each chunk records where its sentences end: the
+indexer encodes sentences, and a chunk's vector is made of its sentences' vectors and its
+release's title-and-date header (see `ingest.indexer`). Sizes are measured with the model's own
+tokenizer, header included (`embed_text`, also what a plain pipeline would encode): a sentence
+too long for one chunk is split at word boundaries, never cut off silently.
 """
 
 from __future__ import annotations

@@ -81,7 +81,8 @@ def archive(tmp_path: Path) -> Archive:
 def test_a_second_run_on_unchanged_releases_embeds_nothing(archive: Archive) -> None:
     first = archive.run(sample_releases())
     assert (first.added, first.updated, first.unchanged) == (5, 0, 0)
-    assert archive.embedder.texts == first.chunks_embedded + first.sentences_embedded > 0
+    # what is encoded: each sentence once, and each release's title-and-date header
+    assert archive.embedder.texts == first.sentences_embedded + first.added > 0
     gen = archive.open().meta()["generation"]
 
     second = archive.run(sample_releases())
@@ -101,7 +102,7 @@ def test_a_changed_release_has_its_chunks_replaced(archive: Archive) -> None:
     summary = archive.run(releases)
     assert (summary.added, summary.updated, summary.unchanged) == (0, 1, 5)
     assert summary.chunks_embedded == 1
-    assert archive.embedder.texts == summary.chunks_embedded + summary.sentences_embedded
+    assert archive.embedder.texts == summary.sentences_embedded + 1  # + its header
     index = archive.open()
     assert index.chunk_ids_of("long") == ["long:0"]  # no stale long:1.. left behind
     assert index.get_release("long").text.startswith("The policy was withdrawn")  # type: ignore[union-attr]
@@ -136,7 +137,7 @@ def test_rebuild_starts_over(archive: Archive) -> None:
     assert (again.added, again.unchanged, again.chunks_embedded) == (5, 0, first.chunks_embedded)
     # the sentence vectors went with the index, so they are encoded again too
     assert again.sentences_embedded == first.sentences_embedded
-    assert archive.embedder.texts == first.chunks_embedded + first.sentences_embedded
+    assert archive.embedder.texts == first.sentences_embedded + first.added
 
 
 def test_duplicate_bodies_are_stored_once_with_aliases(archive: Archive) -> None:
@@ -267,3 +268,22 @@ def test_search_works_with_the_lexical_directory_deleted(archive: Archive) -> No
     assert result.passages[0].release_id == "seed"
     assert result.passages[0].lexical_rank == 0  # the amount matched lexically, rebuilt from Chroma
     assert (archive.settings.lexical_path / "fingerprint").exists()
+
+
+def test_a_chunk_vector_is_the_mean_of_its_sentences_and_its_header(archive: Archive) -> None:
+    from ingest.chunking import context_header
+    from pressbot.embeddings import HashEmbeddings
+    from pressbot.types import sentences_at
+
+    rel = release("long", "Trade policy", long_text("zucchini", 20), "2024-03-01")
+    archive.run([rel])
+    index = archive.open()
+    got = index.chunks.get(ids=index.chunk_ids_of("long"), include=["documents", "metadatas", "embeddings"])
+    assert len(got["ids"]) > 2
+    plain = HashEmbeddings(64)
+    header = plain.encode_passages([context_header(rel)])[0]
+    for doc, meta, vec in zip(got["documents"], got["metadatas"], got["embeddings"], strict=True):
+        sents = sentences_at(doc, [int(e) for e in meta["sentence_ends"].split(",")])
+        want = np.mean([*plain.encode_passages(sents), header], axis=0)
+        want /= np.linalg.norm(want)
+        assert np.allclose(vec, want, atol=1e-3)  # stored sentence vectors are float16
