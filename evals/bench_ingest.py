@@ -4,8 +4,9 @@ On the same releases (a deterministic mix of the White House release-like folder
 State Department export, plus the seed release), in one process, with the same model:
 
 1. pressbot: `Indexer` + `Chunker` into a fresh embedded Chroma, from the source files
-   (parsing included; it embeds every chunk and, for questions to look up, every sentence of
-   them), then a second, unchanged run over the same index;
+   (parsing included; it encodes every sentence once, for questions to look up, and makes each
+   chunk's vector from its sentences' and its header's), then a second, unchanged run over the
+   same index;
 2. naive: LangChain `RecursiveCharacterTextSplitter(1000, 200)` + `HuggingFaceEmbeddings` +
    `Chroma.add_documents`, given the already parsed release texts (its parsing is free);
 3. raw: `SentenceTransformer.encode` (torch) of pressbot's own chunk texts: the model's limit.
