@@ -285,7 +285,7 @@ PROBES = (  # the order of the report: a search's steps, then an answer's
     "dense, filtered: chroma get of the hits",
     "bm25 search",
     "chroma get of lexical-only hits",
-    "term coverage (lex.containing)",
+    "term coverage (lex.coverage)",
     "rescoring: pick each top candidate's sentence",
     "rescoring: read their vectors (store)",
     "answer: score_sentences",
@@ -348,7 +348,7 @@ def _probes(engine: Any, qs: list[dict[str, Any]]) -> dict[str, dict[str, float]
         if lexical_only := [p.chunk_id for p in res.candidates if p.dense_rank is None]:
             t("chroma get of lexical-only hits", chunks.get, ids=lexical_only, include=docs)
         weights = {tok: lex.idf(tok) for tok in set(lexical_tokens(query))}
-        t("term coverage (lex.containing)", _coverage, lex, weights, [p.chunk_id for p in res.candidates])
+        t("term coverage (lex.coverage)", lex.coverage, weights, [p.chunk_id for p in res.candidates])
         top = sorted(res.candidates, key=lambda p: -p.score)[: searcher.rescore]
         picks = t("rescoring: pick each top candidate's sentence", _sentence_picks, top, weights)
         t("rescoring: read their vectors (store)", store.get_many, picks)
@@ -370,13 +370,6 @@ def _probes(engine: Any, qs: list[dict[str, Any]]) -> dict[str, dict[str, float]
         if draft:  # whether or not its evidence clears the abstention threshold
             t("answer: check_answer", check_answer, draft, passages, index.embedder, cache=cache)
     return {name: {"p50": round(float(np.median(v)), 2), "n": len(v)} for name, v in out.items() if v}
-
-
-def _coverage(lex: Any, weights: dict[str, float], ids: list[str]) -> np.ndarray:
-    coverage = np.zeros(len(ids))
-    for tok, w in weights.items():
-        coverage += w * lex.containing(tok, ids)
-    return coverage
 
 
 def _sentence_picks(top: list[Any], weights: dict[str, float]) -> list[str]:

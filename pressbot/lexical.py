@@ -187,20 +187,26 @@ class LexicalIndex:
         top = top[np.argsort(-sims[top], kind="stable")]
         return [(self.ids[int(rows[i])], float(sims[i])) for i in top]
 
-    def containing(self, token: str, chunk_ids: Sequence[str]) -> np.ndarray:
-        """Which of `chunk_ids` contain the (stemmed) token: read off the token's column of the
-        BM25 matrix, so candidates are not tokenized again."""
-        out = np.zeros(len(chunk_ids), dtype=bool)
+    def _column(self, token: str) -> np.ndarray:
+        """Rows (chunk indices) whose text holds the (stemmed) token: the token's column of the
+        BM25 matrix."""
         col = self.bm25.vocab_dict.get(token) if self.bm25 is not None else None
         if col is None:
-            return out
-        if self._row is None:
-            self._row = {cid: i for i, cid in enumerate(self.ids)}
+            return np.zeros(0, dtype=np.int64)
         scores = self.bm25.scores  # type: ignore[union-attr]
         end = scores["indptr"][col + 1] if col + 1 < len(scores["indptr"]) else len(scores["indices"])
-        docs = scores["indices"][scores["indptr"][col] : end]
+        return np.asarray(scores["indices"][scores["indptr"][col] : end])
+
+    def coverage(self, weights: dict[str, float], chunk_ids: Sequence[str]) -> np.ndarray:
+        """For each of `chunk_ids`, the summed weights of the tokens its text holds: read off the
+        BM25 matrix, so candidates are not tokenized again."""
+        if self._row is None:
+            self._row = {cid: i for i, cid in enumerate(self.ids)}
         rows = np.fromiter((self._row.get(c, -1) for c in chunk_ids), dtype=np.int64, count=len(chunk_ids))
-        return np.isin(rows, docs)
+        out = np.zeros(len(chunk_ids))
+        for token, weight in weights.items():
+            out += weight * np.isin(rows, self._column(token))
+        return out
 
     def idf(self, token: str) -> float:
         """Inverse document frequency of a (stemmed) token over the chunks; unseen tokens get the
@@ -208,13 +214,7 @@ class LexicalIndex:
         n = len(self.ids)
         if self.bm25 is None or n == 0:
             return 0.0
-        col = self.bm25.vocab_dict.get(token)
-        if col is None:
-            df = 0
-        else:
-            indptr = self.bm25.scores["indptr"]
-            end = indptr[col + 1] if col + 1 < len(indptr) else len(self.bm25.scores["data"])
-            df = int(end - indptr[col])
+        df = len(self._column(token))
         return math.log((n - df + 0.5) / (df + 0.5) + 1.0)
 
     def mask(

@@ -178,9 +178,7 @@ class Searcher:
         ids = list(fused)
         # how much of the question's rare vocabulary ("$180 million", "Otay") each chunk and its
         # title state: ranks alone cannot tell a rare shared term from a common one
-        coverage = np.zeros(len(ids))
-        for t, w in weights.items():
-            coverage += w * lex.containing(t, ids)
+        coverage = lex.coverage(weights, ids)
         for cid, cov in zip(ids, coverage, strict=True):
             p = found[cid]
             score = fused[cid]
