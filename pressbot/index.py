@@ -252,28 +252,28 @@ class Index:
         got = self.chunks.get(where={"release_id": release_id}, include=[])
         return sorted(got["ids"], key=lambda cid: int(cid.rsplit(":", 1)[1]))
 
-    def _scan(self, col: Collection, include: list[str]) -> Iterator[tuple[list[str], list[Any] | None, list[Any]]]:
+    def _pages(self, col: Collection, include: list[str]) -> Iterator[Any]:
+        """`col.get` results, _BATCH records at a time."""
         offset = 0
         while True:
             got = col.get(limit=_BATCH, offset=offset, include=include)  # type: ignore[arg-type]
             if not got["ids"]:
                 return
-            yield got["ids"], got.get("documents"), got.get("metadatas") or [{}] * len(got["ids"])
+            yield got
             offset += len(got["ids"])
+
+    def _scan(self, col: Collection, include: list[str]) -> Iterator[tuple[list[str], list[Any] | None, list[Any]]]:
+        for got in self._pages(col, include):
+            yield got["ids"], got.get("documents"), got.get("metadatas") or [{}] * len(got["ids"])
 
     def iter_chunks(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
         for ids, docs, metas in self._scan(self.chunks, include=["documents", "metadatas"]):
             yield from zip(ids, docs or [""] * len(ids), metas, strict=True)
 
     def _scan_with_vectors(self) -> Iterator[tuple[str, str, dict[str, Any], np.ndarray]]:
-        offset = 0
-        while True:
-            got = self.chunks.get(limit=_BATCH, offset=offset, include=["documents", "metadatas", "embeddings"])
-            if not got["ids"]:
-                return
+        for got in self._pages(self.chunks, ["documents", "metadatas", "embeddings"]):
             vecs = np.asarray(got["embeddings"], dtype=np.float32)
-            yield from zip(got["ids"], got["documents"], got["metadatas"], vecs, strict=True)  # type: ignore[arg-type]
-            offset += len(got["ids"])
+            yield from zip(got["ids"], got["documents"], got["metadatas"], vecs, strict=True)
 
     # --- writing -----------------------------------------------------------------------
     def write_release(
