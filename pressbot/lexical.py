@@ -7,28 +7,24 @@ with Chroma's HNSW.
 
 Amounts are written many ways ("$180M", "$180 million", "180 million dollars",
 "USD 180 million"); `lexical_tokens` maps each to one canonical token so they match.
-The index is saved next to a fingerprint (the collection's generation and chunk count);
-a stale or missing copy is rebuilt from Chroma, which stays the one source of truth.
+The copy kept on disk, and how it follows Chroma (the one source of truth), is in
+`pressbot.lexical_store`.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 
 import bm25s
 import numpy as np
 import Stemmer
+from bm25s.scoring import _select_idf_scorer, _select_tfc_scorer
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_SPANISH
-
-log = logging.getLogger(__name__)
 
 _SCALES = {
     "k": 10**3,
@@ -113,6 +109,60 @@ def lexical_tokens(text: str) -> list[str]:
     return _stemmer.stemWords(words)
 
 
+def index_tokens(text: str) -> list[str]:
+    """The tokens a chunk is indexed under (a placeholder for a chunk without any)."""
+    return lexical_tokens(text) or ["\u2205"]
+
+
+def bm25_from_postings(
+    blocks: Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]], lengths: np.ndarray, vocab: dict[str, int]
+) -> bm25s.BM25:
+    """A bm25s index (its scoring and defaults) built from token ids, a block at a time.
+
+    `blocks()` yields (row of each token, token id) arrays, rows ascending, and is read twice:
+    once for the document frequencies, once to fill the matrix. bm25s's own `index()` holds every
+    document's token list and, while building, ~36 bytes per posting (about 0.5 GB at 230k
+    chunks); this holds the finished matrix (8 bytes per posting) and one block.
+    """
+    bm25 = bm25s.BM25()
+    if bm25.method in bm25.methods_requiring_nonoccurrence:  # not the default; would need another array
+        raise ValueError(f"BM25 variant {bm25.method} is not supported here")
+    n_docs, n_vocab = len(lengths), len(vocab)
+
+    def postings() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        # (row, token, term frequency) of each distinct token of each row, token-major within a block
+        for rows, tokens in blocks():
+            keys, tf = np.unique(rows.astype(np.int64) * n_vocab + tokens, return_counts=True)
+            row, tok = np.divmod(keys, n_vocab)
+            order = np.argsort(tok, kind="stable")  # rows stay ascending within each token
+            yield row[order], tok[order], tf[order]
+
+    df = np.zeros(n_vocab, dtype=np.int64)
+    for _, tok, _ in postings():
+        df += np.bincount(tok, minlength=n_vocab)
+    indptr = np.zeros(n_vocab + 1, dtype=np.int64)
+    np.cumsum(df, out=indptr[1:])
+    data = np.empty(indptr[-1], dtype=np.float32)
+    indices = np.empty(indptr[-1], dtype=np.int32)
+    idf_of = _select_idf_scorer(bm25.idf_method)
+    idf = np.array([idf_of(d, N=n_docs) if d else 0.0 for d in df.tolist()], dtype=np.float32)
+    tfc = _select_tfc_scorer(bm25.method)
+    avg_len = float(lengths.mean()) if n_docs else 0.0
+    cursor = indptr[:-1].copy()  # next free slot of each token's column
+    for row, tok, tf in postings():
+        first = np.searchsorted(tok, tok, side="left")  # where each token's run starts in the block
+        slot = cursor[tok] + (np.arange(len(tok)) - first)
+        tf_part = tfc(tf_array=tf.astype(np.float32), l_d=lengths[row], l_avg=avg_len, k1=bm25.k1, b=bm25.b)
+        data[slot] = idf[tok] * tf_part
+        indices[slot] = row
+        cursor += np.bincount(tok, minlength=n_vocab)
+    bm25.scores = {"data": data, "indices": indices, "indptr": indptr, "num_docs": n_docs}
+    bm25.vocab_dict = vocab
+    bm25.unique_token_ids_set = set(vocab.values())
+    bm25.nonoccurrence_array = None
+    return bm25
+
+
 @dataclass
 class LexicalIndex:
     ids: list[str]
@@ -130,9 +180,10 @@ class LexicalIndex:
         rows: Iterable[tuple[str, str, dict[str, object]] | tuple[str, str, dict[str, object], np.ndarray]],
         fingerprint: str,
     ) -> LexicalIndex:
-        """rows: (chunk id, text to index, chunk metadata[, chunk vector])."""
+        """In memory, from (chunk id, text to index, chunk metadata[, chunk vector]) rows; the
+        copy kept on disk is built by `pressbot.lexical_store`, a page at a time."""
         ids: list[str] = []
-        corpus: list[list[str]] = []
+        token_lists: list[list[str]] = []
         dates: list[int] = []
         sources: list[str] = []
         langs: list[str] = []
@@ -142,14 +193,18 @@ class LexicalIndex:
             if len(row) > 3:
                 vectors.append(row[3])
             ids.append(chunk_id)
-            corpus.append(lexical_tokens(text) or ["\u2205"])
+            token_lists.append(index_tokens(text))
             dates.append(int(meta.get("date_ord", 0) or 0))  # type: ignore[call-overload]
             sources.append(str(meta.get("source", "")))
             langs.append(str(meta.get("language", "und")))
+        vocab: dict[str, int] = {}
+        token_ids = [np.array([vocab.setdefault(t, len(vocab)) for t in ts], dtype=np.int32) for ts in token_lists]
+        lengths = np.array([len(t) for t in token_ids], dtype=np.int64)
         bm25 = None
-        if corpus:
-            bm25 = bm25s.BM25()
-            bm25.index(corpus, show_progress=False)
+        if ids:
+            flat = np.concatenate(token_ids)
+            rows_of_tokens = np.repeat(np.arange(len(ids)), lengths)
+            bm25 = bm25_from_postings(lambda: iter([(rows_of_tokens, flat)]), lengths, vocab)
         return cls(
             ids,
             bm25,
@@ -242,51 +297,3 @@ class LexicalIndex:
         if language:
             m &= self.language == language
         return m
-
-    # --- persistence -------------------------------------------------------------------
-    def save(self, path: Path) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.mkdir(parents=True, exist_ok=True)
-        if self.bm25 is not None:
-            self.bm25.save(str(tmp / "bm25"), show_progress=False)
-        np.savez(tmp / "meta.npz", date_ord=self.date_ord)
-        if self.vectors is not None:
-            np.save(tmp / "vectors.npy", self.vectors)
-        (tmp / "rows.json").write_text(
-            json.dumps({"ids": self.ids, "source": self.source.tolist(), "language": self.language.tolist()})
-        )
-        # the fingerprint is written last: a copy without it is incomplete and ignored
-        (tmp / "fingerprint").write_text(self.fingerprint)
-        import shutil
-
-        shutil.rmtree(path)
-        tmp.rename(path)
-
-    @classmethod
-    def load(cls, path: Path, fingerprint: str) -> LexicalIndex | None:
-        """The saved index if it matches the fingerprint, else None (caller rebuilds)."""
-        try:
-            if (path / "fingerprint").read_text() != fingerprint:
-                return None
-            rows = json.loads((path / "rows.json").read_text())
-            meta = np.load(path / "meta.npz")
-            if rows["ids"] and not (path / "bm25").exists():
-                raise ValueError("rows without their BM25 index")  # else every search finds nothing
-            bm25 = bm25s.BM25.load(str(path / "bm25")) if rows["ids"] else None
-            # memory-mapped: loading is instant and the pages are shared between processes
-            vectors = np.load(path / "vectors.npy", mmap_mode="r") if (path / "vectors.npy").exists() else None
-            if vectors is not None and len(vectors) != len(rows["ids"]):
-                raise ValueError("vectors and rows disagree")
-        except (OSError, ValueError, KeyError) as exc:
-            log.info("lexical index at %s unusable (%s); rebuilding", path, exc)
-            return None
-        return cls(
-            rows["ids"],
-            bm25,
-            meta["date_ord"],
-            np.asarray(rows["source"], dtype=object),
-            np.asarray(rows["language"], dtype=object),
-            fingerprint,
-            vectors,
-        )

@@ -9,6 +9,9 @@ import time
 import numpy as np
 import pytest
 
+from ingest.chunking import Chunker
+from ingest.indexer import Indexer
+from pressbot import lexical_store
 from pressbot.embeddings import HashEmbeddings
 from pressbot.errors import IndexEmptyError, ModelMismatchError
 from pressbot.lexical import LexicalIndex
@@ -137,6 +140,7 @@ def test_lexical_copy_is_loaded_when_fresh_and_rebuilt_when_stale(index, setting
         raise AssertionError("rebuilt although the saved copy matched")
 
     monkeypatch.setattr(LexicalIndex, "build", no_build)
+    monkeypatch.setattr(lexical_store, "write", no_build)
     reopened = open_index(settings, embedder=HashEmbeddings(64))
     assert sorted(reopened.lexical().ids) == sorted(index.lexical().ids)
     monkeypatch.undo()
@@ -217,10 +221,26 @@ def test_a_missing_index_is_reported_before_any_model_is_loaded(tmp_path, monkey
         open_index(settings_for(tmp_path / "empty"))
 
 
-def test_a_lexical_copy_saved_without_vectors_is_rebuilt_with_them(index, settings) -> None:
+def test_a_lexical_copy_in_an_older_layout_is_rebuilt(index, settings) -> None:
     lex = index.lexical()
-    (settings.lexical_path / "vectors.npy").unlink()  # as an older pressbot saved it
+    (settings.lexical_path / "format").write_text("1")  # as an older pressbot saved it
     reopened = open_index(settings, embedder=HashEmbeddings(64))
     again = reopened.lexical()
-    assert again.vectors is not None and np.array_equal(np.asarray(again.vectors), np.asarray(lex.vectors))
-    assert (settings.lexical_path / "vectors.npy").exists()
+    assert again.ids == lex.ids and np.array_equal(np.asarray(again.vectors), np.asarray(lex.vectors))
+    assert (settings.lexical_path / "format").read_text() == lexical_store.FORMAT
+
+
+def test_a_release_change_updates_the_copy_reading_only_its_chunks(index, settings, monkeypatch) -> None:
+    before = index.lexical()
+    fetched: list[str] = []
+    read = index._texts_and_vectors
+    monkeypatch.setattr(index, "_texts_and_vectors", lambda ids: fetched.extend(ids) or read(ids))
+    haiti = next(r for r in sample_releases() if r.id == "wh-haiti")
+    changed = haiti.model_copy(update={"text": haiti.text + " Cholera vaccines arrive this week.", "content_hash": ""})
+    changed.model_post_init(None)
+    chunker = Chunker(index.embedder, settings.chunk_tokens, settings.chunk_overlap_sentences)
+    assert Indexer(index, chunker).run([changed]).updated == 1  # the run ends by updating the copy
+    lex = index.lexical()
+    assert lex is not before and fetched and all(cid.startswith("wh-haiti:") for cid in fetched)
+    assert sorted(lex.ids) == sorted(cid for cid, _, _ in index.iter_chunks())
+    assert lex.search("cholera vaccines", 1)[0][0].startswith("wh-haiti:")
