@@ -48,7 +48,13 @@ from ingest.chunking import Chunker
 from ingest.indexer import Indexer, body_hash
 from ingest.sources import Skip, open_source
 from pressbot.config import DEFAULT_MODEL, Settings, load_settings
-from pressbot.embeddings import BACKENDS, SentenceTransformerEmbeddings, resolve_model_path
+from pressbot.embeddings import (
+    BACKENDS,
+    ModelEmbeddings,
+    OnnxEmbeddings,
+    SentenceTransformerEmbeddings,
+    resolve_model_path,
+)
 from pressbot.runtime import open_index, quiet_libraries
 from pressbot.sentences import split_sentences
 from pressbot.types import Release
@@ -199,7 +205,7 @@ def run_pressbot(
     key: str,
     name: str,
     settings: Settings,
-    embedder: SentenceTransformerEmbeddings,
+    embedder: ModelEmbeddings,
     items: Iterable[Release | Skip],
     progress: Path | None = None,
 ) -> Phase:
@@ -313,7 +319,7 @@ def run_raw(texts: list[str], torch_model: Any, batch_size: int, n_releases: int
 
 def backend_quality(
     torch_emb: SentenceTransformerEmbeddings,
-    emb: SentenceTransformerEmbeddings,
+    emb: ModelEmbeddings,
     texts: list[str],
     releases: list[Release],
     seed: Release | None,
@@ -474,13 +480,17 @@ def main(argv: list[str] | None = None) -> int:
         settings = make_settings(work / "pressbot", args)
         report["chunk_tokens"], report["overlap"] = settings.chunk_tokens, settings.chunk_overlap_sentences
         cache = args.cache_dir or work / "models"
-        emb = SentenceTransformerEmbeddings(
-            DEFAULT_MODEL, batch_size=args.batch_size, backend=args.backend, cache_dir=cache
+        emb: ModelEmbeddings = (
+            SentenceTransformerEmbeddings(DEFAULT_MODEL, batch_size=args.batch_size)
+            if args.backend == "torch"
+            else OnnxEmbeddings(DEFAULT_MODEL, batch_size=args.batch_size, backend=args.backend, cache_dir=cache)
         )
         if args.full:  # one model in memory, as `pressbot ingest` has
             return _full(args, settings, emb, report, work)
         torch_emb = (
-            emb if args.backend == "torch" else SentenceTransformerEmbeddings(DEFAULT_MODEL, batch_size=args.batch_size)
+            emb
+            if isinstance(emb, SentenceTransformerEmbeddings)
+            else SentenceTransformerEmbeddings(DEFAULT_MODEL, batch_size=args.batch_size)
         )
         return _compare(args, settings, torch_emb, emb, report, work)
     finally:
@@ -503,7 +513,7 @@ def _compare(
     args: argparse.Namespace,
     settings: Settings,
     torch_emb: SentenceTransformerEmbeddings,
-    emb: SentenceTransformerEmbeddings,
+    emb: ModelEmbeddings,
     report: dict[str, Any],
     work: Path,
 ) -> int:
@@ -544,7 +554,7 @@ def _compare(
 
 
 def _full(
-    args: argparse.Namespace, settings: Settings, emb: SentenceTransformerEmbeddings, report: dict[str, Any], work: Path
+    args: argparse.Namespace, settings: Settings, emb: ModelEmbeddings, report: dict[str, Any], work: Path
 ) -> int:
     progress = (args.out or work) / "full_progress.jsonl"
     progress.unlink(missing_ok=True)

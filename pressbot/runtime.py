@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 from pressbot.config import Settings
-from pressbot.embeddings import PressbotEmbeddings, build_embeddings
+from pressbot.embeddings import PressbotEmbeddings, build_embeddings, set_threads
 from pressbot.index import Index, make_client
 
 
@@ -32,15 +33,12 @@ def quiet_libraries() -> None:
 
 
 def set_torch_threads(n: int | None) -> None:
-    """Threads for torch's CPU kernels. One per answering thread: a query embeds a few dozen
-    short sentences, where two threads on two cores gain little and oversubscribe under load."""
-    if n is None:
-        return
-    try:
-        import torch
-    except ImportError:  # the hash stand-in needs no torch
-        return
-    torch.set_num_threads(n)
+    """CPU threads of the embedding model (torch or ONNX Runtime). One per answering thread: a
+    query embeds a few dozen short sentences, where two threads on two cores gain little and
+    oversubscribe under load. Importing torch is left to the models that need it."""
+    set_threads(n)
+    if n is not None and "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n)
 
 
 def open_index(settings: Settings, *, create: bool = False, embedder: PressbotEmbeddings | None = None) -> Index:
