@@ -19,6 +19,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import bm25s
 import numpy as np
@@ -97,7 +98,9 @@ def _amount_token(match: re.Match[str]) -> str:
 
 
 def _fold(text: str) -> str:
-    # accents off ("dólares" == "dolares"), lower case
+    # accents off ("dólares" == "dolares"), lower case; most text is ASCII and needs no more
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
@@ -172,6 +175,8 @@ class LexicalIndex:
     language: np.ndarray  # object array of language codes
     fingerprint: str
     vectors: np.ndarray | None = None  # float32, one row per id (None: built without them)
+    # row -> (passage text, Chroma metadata); None: read passages from Chroma
+    documents: Callable[[int], tuple[str, dict[str, Any]]] | None = None
     _row: dict[str, int] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -222,10 +227,15 @@ class LexicalIndex:
         tokens = [t for t in lexical_tokens(query) if t in self.bm25.vocab_dict]
         if not tokens:
             return []
+        # bm25s's scores, top-k here: its `retrieve` adds a thread pool and a progress bar to
+        # each call (measured: 8 ms of a 14 ms lexical step at 50k chunks)
+        scores = self.bm25.get_scores(tokens)
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
         k = min(k, len(self.ids))
-        weight = None if mask is None else mask.astype(np.float32)
-        docs, scores = self.bm25.retrieve([tokens], k=k, show_progress=False, weight_mask=weight, n_threads=1)
-        return [(self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+        top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.ids[int(d)], float(scores[d])) for d in top if scores[d] > 0]
 
     def dense(self, query_vector: np.ndarray, n: int, mask: np.ndarray) -> list[tuple[str, float]]:
         """Exact top-n (chunk id, cosine) among the rows `mask` allows; vectors are normalised."""
@@ -252,15 +262,28 @@ class LexicalIndex:
         end = scores["indptr"][col + 1] if col + 1 < len(scores["indptr"]) else len(scores["indices"])
         return np.asarray(scores["indices"][scores["indptr"][col] : end])
 
+    def row_of(self, chunk_id: str) -> int:
+        """The row of a chunk id, -1 if absent."""
+        if self._row is None:
+            self._row = {cid: i for i, cid in enumerate(self.ids)}
+        return self._row.get(chunk_id, -1)
+
+    def passages(self, chunk_ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """(text, metadata) of the given chunks this copy holds (none without `documents`)."""
+        if self.documents is None:
+            return {}
+        return {cid: self.documents(row) for cid in chunk_ids if (row := self.row_of(cid)) >= 0}
+
     def coverage(self, weights: dict[str, float], chunk_ids: Sequence[str]) -> np.ndarray:
         """For each of `chunk_ids`, the summed weights of the tokens its text holds: read off the
         BM25 matrix, so candidates are not tokenized again."""
-        if self._row is None:
-            self._row = {cid: i for i, cid in enumerate(self.ids)}
-        rows = np.fromiter((self._row.get(c, -1) for c in chunk_ids), dtype=np.int64, count=len(chunk_ids))
+        rows = np.fromiter((self.row_of(c) for c in chunk_ids), dtype=np.int64, count=len(chunk_ids))
         out = np.zeros(len(chunk_ids))
         for token, weight in weights.items():
-            out += weight * np.isin(rows, self._column(token))
+            column = self._column(token)  # rows ascending, as in any CSC matrix
+            if len(column):
+                at = np.minimum(np.searchsorted(column, rows), len(column) - 1)
+                out += weight * (column[at] == rows)
         return out
 
     def idf(self, token: str) -> float:

@@ -141,7 +141,6 @@ class Searcher:
         qvec = query_vector if query_vector is not None else self.index.embedder.encode_query(query)
         t1 = time.perf_counter()
         n = max(self.candidates, 4 * k)
-        found: dict[str, Passage] = {}
         fused: dict[str, float] = {}
 
         lex = self.index.lexical()
@@ -152,30 +151,28 @@ class Searcher:
             language=f.language,
             include_undated=True,
         )
-        for rank, (p, sim) in enumerate(self._dense(qvec, n, f, lex, mask)):
-            p.dense_rank = rank
-            p.similarity = sim
-            found[p.chunk_id] = p
-            fused[p.chunk_id] = self.dense_weight / (RRF_K + rank)
+        dense = self._dense(qvec, n, f, lex, mask)
         t2 = time.perf_counter()
-
         hits = lex.search(query, n, mask=mask)
-        missing = [cid for cid, _ in hits if cid not in found]
-        if missing:
-            got = self.index.chunks.get(ids=missing, include=["documents", "metadatas"])
-            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):  # type: ignore[arg-type]
-                found[cid] = _passage(cid, doc, meta)
+        t3 = time.perf_counter()
+        found = self._passages(lex, list(dict.fromkeys([cid for cid, _ in dense] + [cid for cid, _ in hits])))
+        for rank, (cid, sim) in enumerate(dense):
+            if cid in found:
+                found[cid].dense_rank = rank
+                found[cid].similarity = sim
+                fused[cid] = self.dense_weight / (RRF_K + rank)
         for rank, (cid, score) in enumerate(hits):
             if cid in found:
                 found[cid].lexical_rank = rank
                 found[cid].lexical_score = score
                 fused[cid] = fused.get(cid, 0.0) + self.lexical_weight / (RRF_K + rank)
-        t3 = time.perf_counter()
+        t4 = time.perf_counter()
 
         focus = (_ord(f.focus_since), _ord(f.focus_until)) if f.focus_since and f.focus_until else None
         weights = {t: lex.idf(t) for t in set(lexical_tokens(query))}
         total = sum(weights.values())
         ids = list(fused)
+        found = {cid: found[cid] for cid in ids}
         # how much of the question's rare vocabulary ("$180 million", "Otay") each chunk and its
         # title state: ranks alone cannot tell a rare shared term from a common one
         coverage = lex.coverage(weights, ids)
@@ -197,36 +194,36 @@ class Searcher:
         for p in ordered:
             best.setdefault(p.release_id, p)
         passages = list(best.values())[:k]
-        t4 = time.perf_counter()
+        t5 = time.perf_counter()
         timings = {
             "embed_query": (t1 - t0) * 1e3,
             "dense": (t2 - t1) * 1e3,
             "lexical": (t3 - t2) * 1e3,
-            "fuse": (t4 - t3) * 1e3,
+            "passages": (t4 - t3) * 1e3,
+            "fuse": (t5 - t4) * 1e3,
         }
         return SearchResult(passages, ordered, timings)
 
     def _dense(
         self, qvec: np.ndarray, n: int, f: Filters, lex: LexicalIndex, mask: np.ndarray | None
-    ) -> list[tuple[Passage, float]]:
-        """The n nearest chunks under the filters: Chroma's HNSW when unfiltered; an exact scan of
-        the allowed rows of the vectors kept beside the lexical index when filtered (Chroma's
-        filtered query scans metadata: 120-200 ms at 50k chunks)."""
+    ) -> list[tuple[str, float]]:
+        """The n nearest chunks (id, cosine) under the filters: Chroma's HNSW when unfiltered; an
+        exact scan of the allowed rows of the vectors kept beside the lexical index when filtered
+        (Chroma's filtered query scans metadata: 120-200 ms at 50k chunks)."""
         if mask is not None and lex.vectors is not None:
-            hits = lex.dense(qvec, n, mask)
-            if not hits:
-                return []
-            got = self.index.chunks.get(ids=[cid for cid, _ in hits], include=["documents", "metadatas"])
-            by_id = dict(zip(got["ids"], zip(got["documents"], got["metadatas"], strict=True), strict=True))  # type: ignore[arg-type]
-            return [(_passage(cid, *by_id[cid]), sim) for cid, sim in hits if cid in by_id]
-        res = self.index.chunks.query(
-            query_embeddings=[qvec],
-            n_results=n,
-            where=chroma_where(f),
-            include=["documents", "metadatas", "distances"],
-        )
-        rows = zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0], strict=True)  # type: ignore[index]
-        return [(_passage(cid, doc, meta), 1.0 - float(dist)) for cid, doc, meta, dist in rows]
+            return lex.dense(qvec, n, mask)
+        where = chroma_where(f)
+        res = self.index.chunks.query(query_embeddings=[qvec], n_results=n, where=where, include=["distances"])
+        return [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)]  # type: ignore[index]
+
+    def _passages(self, lex: LexicalIndex, ids: list[str]) -> dict[str, Passage]:
+        """Passages by chunk id, in the order given: from the lexical copy, else from Chroma."""
+        got = lex.passages(ids)
+        missing = [cid for cid in ids if cid not in got]
+        if missing:
+            more = self.index.chunks.get(ids=missing, include=["documents", "metadatas"])
+            got.update(zip(more["ids"], zip(more["documents"], more["metadatas"], strict=True), strict=True))  # type: ignore[arg-type]
+        return {cid: _passage(cid, *got[cid]) for cid in ids if cid in got}
 
     def _rescore_by_sentence(
         self,

@@ -244,3 +244,16 @@ def test_a_release_change_updates_the_copy_reading_only_its_chunks(index, settin
     assert lex is not before and fetched and all(cid.startswith("wh-haiti:") for cid in fetched)
     assert sorted(lex.ids) == sorted(cid for cid, _, _ in index.iter_chunks())
     assert lex.search("cholera vaccines", 1)[0][0].startswith("wh-haiti:")
+
+
+def test_a_search_reads_its_passages_from_the_lexical_copy_not_chroma(index, settings, monkeypatch) -> None:
+    from pressbot.search import Searcher
+
+    searcher = Searcher(index)
+    expected = searcher.search("security assistance for Ukraine", k=3)
+    monkeypatch.setattr(index.chunks, "get", lambda *a, **k: pytest.fail("read passages from Chroma"))
+    again = searcher.search("security assistance for Ukraine", k=3)
+    assert [(p.chunk_id, p.text, p.title, p.date) for p in again.passages] == [
+        (p.chunk_id, p.text, p.title, p.date) for p in expected.passages
+    ]
+    assert again.passages[0].release_id.startswith("sd-ukraine")

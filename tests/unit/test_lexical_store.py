@@ -145,3 +145,11 @@ def test_an_empty_index_gives_an_empty_copy(tmp_path: Path) -> None:
     lex = Chroma([]).write(tmp_path / "empty", "gen-0")
     assert lex.ids == [] and lex.search("anything", 3) == []
     assert json.loads((tmp_path / "empty" / "rows.json").read_text())["ids"] == []
+
+
+def test_passages_are_read_from_the_copy(tmp_path: Path) -> None:
+    lex = Chroma(CHUNKS).write(tmp_path / "lex", "gen-1")
+    got = lex.passages(["haiti:0", "nowhere:0", "seed:1"])
+    assert list(got) == ["haiti:0", "seed:1"]
+    assert got["haiti:0"] == (CHUNKS[2][1], CHUNKS[2][2])  # text and metadata, as Chroma holds them
+    assert LexicalIndex.build([(c, t, m) for c, t, m, _ in CHUNKS], "gen-1").passages(["seed:0"]) == {}
