@@ -10,7 +10,8 @@ Every sentence of the retrieved passages is scored against the question with
   ones a sentence naming the period.
 The weights were fitted on the bundled golden set (2-fold cross-validated: top-sentence fact
 accuracy 0.66-0.69 on the held-out half, against 0.64 for cosine + plain overlap). The best
-sentence answers; a second one joins when it scores close and adds something. Its score is the
+sentence answers; a second one joins when it scores close and adds something, and the sentences
+of its own release that score nearly as well follow it (no extra citation). Its score is the
 evidence that decides abstention (PRESSBOT_ABSTAIN_THRESHOLD).
 """
 
@@ -65,6 +66,8 @@ W_SIM, W_COVERAGE, W_CONTEXT, W_RANK, W_KIND, W_BONUS = 0.4, 0.3, 0.3, 0.02, 0.0
 # a sentence without the kind of answer asked for (a number for "how many", a date for "when")
 # cannot answer, however close its words: it falls behind the ones that can, and alone it abstains
 W_NO_KIND = 0.15
+SAME_RELEASE_RATIO, SAME_RELEASE_EXTRA = 0.7, 2
+REDUNDANT_SHARE = 0.8
 W_PERIOD = 0.08  # names the month/year asked: "6,070 in June" answers "last month" asked in July
 
 
@@ -175,10 +178,16 @@ def _list_items(after: list[str], max_items: int = 6, max_chars: int = 600) -> t
 
 
 def select_sentences(
-    scored: list[ScoredSentence], *, max_sentences: int = 2, ratio: float = 0.9
+    scored: list[ScoredSentence],
+    *,
+    max_sentences: int = 2,
+    ratio: float = 0.9,
+    same_release_ratio: float = SAME_RELEASE_RATIO,
+    same_release_extra: int = SAME_RELEASE_EXTRA,
 ) -> list[ScoredSentence]:
     """The best sentence, plus close runners-up that state question terms it does not (the
-    other half of a two-part question), never a rival answer to the same part."""
+    other half of a two-part question), never a rival answer to the same part; then the next
+    best sentences of the best sentence's own release (see `_same_release`)."""
     if not scored:
         return []
     chosen = [scored[0]]
@@ -189,4 +198,27 @@ def select_sentences(
         if cand.covers - covered:
             chosen.append(cand)
             covered |= cand.covers
-    return chosen
+    return chosen + _same_release(scored, chosen, same_release_ratio, same_release_extra)
+
+
+def _same_release(
+    scored: list[ScoredSentence], chosen: list[ScoredSentence], ratio: float, extra: int
+) -> list[ScoredSentence]:
+    """Sentences of the best sentence's release that score nearly as well. The best sentence
+    often names the topic ("X traveled to Mexico City") and the next one states what was asked
+    ("On June 11, she met Y"); quoting both costs no extra citation, so no precision."""
+    top = scored[0]
+    taken = {s.text for s in chosen}
+    out: list[ScoredSentence] = []
+    for cand in scored[1:]:
+        if len(out) >= extra or cand.score < ratio * top.score:
+            break
+        if cand.passage is top.passage and cand.text not in taken and not _redundant(cand, chosen + out):
+            out.append(cand)
+    return out
+
+
+def _redundant(cand: ScoredSentence, chosen: list[ScoredSentence]) -> bool:
+    """Says again what a chosen sentence says (most of its words are in it)."""
+    words = set(lexical_tokens(cand.text))
+    return any(len(words & set(lexical_tokens(s.text))) >= REDUNDANT_SHARE * len(words) for s in chosen)

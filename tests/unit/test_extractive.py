@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pressbot.embeddings import HashEmbeddings
-from pressbot.extractive import answer_kind, score_sentences, states_kind
+from pressbot.extractive import ScoredSentence, answer_kind, score_sentences, select_sentences, states_kind
 from pressbot.search import SearchResult
 from pressbot.types import Passage, sentences_at
 from tests.support import build_engine, release
@@ -140,3 +140,20 @@ def test_each_part_of_a_two_part_question_gets_its_sentence(tmp_path: Path) -> N
     assert ans.answer.count("[1]") == 2
     one = engine.answer("Which body authorized the Multinational Security Support mission?", as_of="2025-01-01")
     assert "2,500" not in one.answer
+
+
+def _scored(text: str, passage: Passage, score: float, covers: tuple[str, ...] = ()) -> ScoredSentence:
+    return ScoredSentence(text, passage, score, 0.0, score, frozenset(covers))
+
+
+def test_the_answer_goes_on_with_close_sentences_of_the_same_release_only() -> None:
+    top, other = _passage("x", [1]), _passage("y", [1], rid="o")
+    scored = [
+        _scored("Dr. Sherwood-Randall traveled to Mexico City on June 10.", top, 0.80, ("travel",)),
+        _scored("The Secretary also traveled to Mexico City on June 10.", other, 0.75, ("travel",)),
+        _scored("On June 11, she met President-elect Claudia Sheinbaum.", top, 0.60),
+        _scored("Dr. Sherwood-Randall traveled to Mexico City on June 10, 2024.", top, 0.58),  # says it again
+        _scored("The delegation flew back on June 12.", top, 0.40),  # too far behind
+    ]
+    chosen = select_sentences(scored)
+    assert [s.text for s in chosen] == [scored[0].text, scored[2].text]
