@@ -41,8 +41,10 @@ _DATE_Q = re.compile(
     re.IGNORECASE,
 )
 _NUMBER_WORDS = (
-    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?|millions?|"
-    "billions?|half|double|doubled|tripled|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|mil|millones"
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|(?:thir|four|fif|six|seven|eigh|nine)teen|"
+    "(?:twen|thir|for|fif|six|seven|eigh|nine)ty|dozens?|hundreds?|thousands?|millions?|billions?|half|double|"
+    "doubled|tripled|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|doce|trece|catorce|quince|veinte|treinta|"
+    "cuarenta|cincuenta|cien|mil|millones"
 )
 _NUMBER = re.compile(rf"\d[\d,.]*|\b({_NUMBER_WORDS})\b", re.IGNORECASE)
 _YEAR = re.compile(r"(19|20)\d\d")
@@ -50,6 +52,8 @@ _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december|enero|febrero|"
     "marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre"
 )
+_DAY_OF_MONTH = re.compile(rf"\b({_MONTHS})\.? \d{{1,2}}\b|\b\d{{1,2}} (de )?({_MONTHS})\b", re.IGNORECASE)
+_URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.IGNORECASE)
 _DATE = re.compile(rf"\b({_MONTHS})\b|\b(19|20)\d\d\b|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b", re.IGNORECASE)
 _MONEY_Q = re.compile(
     r"\bhow much\b.*\b(money|fund\w*|financ\w*|assistance|aid|relief|invest\w*|cost\w*|pa(y|id)|spen[dt]|budget|"
@@ -68,6 +72,7 @@ W_SIM, W_COVERAGE, W_CONTEXT, W_RANK, W_KIND, W_BONUS = 0.4, 0.3, 0.3, 0.02, 0.0
 W_NO_KIND = 0.15
 SAME_RELEASE_RATIO, SAME_RELEASE_EXTRA = 0.7, 2
 REDUNDANT_SHARE = 0.8
+KIND_RATIO = 0.5
 W_PERIOD = 0.08  # names the month/year asked: "6,070 in June" answers "last month" asked in July
 
 
@@ -81,6 +86,8 @@ class ScoredSentence:
     covers: frozenset[str] = frozenset()  # the question terms it states
     # the sentences after it in its passage, when it announces a list ("... five pillars:")
     items: tuple[str, ...] = ()
+    # it states the kind of answer asked for (a number for "how many"); True when none is asked
+    has_kind: bool = True
 
 
 def _coverage(weights: dict[str, float], tokens: set[str]) -> float:
@@ -101,11 +108,13 @@ def answer_kind(question: str) -> str | None:
 
 
 def states_kind(kind: str, sentence: str) -> bool:
+    sentence = _URL.sub(" ", sentence)  # ".../2021/07/strategy.pdf" states neither a date nor a count
     if kind == "date":
         return bool(_DATE.search(sentence))
     if kind == "amount":
         return bool(_AMOUNT.search(sentence))
-    # a year is not the count or amount asked for ("How many ... in 2022?")
+    # a date is not the count or amount asked for ("How many ...?" is not answered by "on July 29, 2021")
+    sentence = _DAY_OF_MONTH.sub(" ", sentence)
     return any(not _YEAR.fullmatch(m.group(0).strip(".,")) for m in _NUMBER.finditer(sentence))
 
 
@@ -151,14 +160,17 @@ def score_sentences(
             + W_CONTEXT * _coverage(weights, tokens | titles[id(p)])
             - W_RANK * rank[id(p)]
         )
+        has_kind = kind is None or states_kind(kind, s)
         if kind is not None:
-            score += W_KIND if states_kind(kind, s) else -W_NO_KIND
+            score += W_KIND if has_kind else -W_NO_KIND
         if wants_list and _ENUM.search(s):
             score += W_BONUS
         if focus_re and focus_re.search(s):
             score += W_PERIOD
         out.append(
-            ScoredSentence(s, p, float(sim), ov, score, frozenset(weights.keys() & tokens), follows.get(s, ()))
+            ScoredSentence(
+                s, p, float(sim), ov, score, frozenset(weights.keys() & tokens), follows.get(s, ()), has_kind
+            )
         )
     out.sort(key=lambda x: -x.score)
     return out
@@ -198,7 +210,8 @@ def select_sentences(
         if cand.covers - covered:
             chosen.append(cand)
             covered |= cand.covers
-    return chosen + _same_release(scored, chosen, same_release_ratio, same_release_extra)
+    chosen += _same_release(scored, chosen, same_release_ratio, same_release_extra)
+    return chosen + _kind_from_same_release(scored, chosen)
 
 
 def _same_release(
@@ -216,6 +229,21 @@ def _same_release(
         if cand.passage is top.passage and cand.text not in taken and not _redundant(cand, chosen + out):
             out.append(cand)
     return out
+
+
+def _kind_from_same_release(scored: list[ScoredSentence], chosen: list[ScoredSentence]) -> list[ScoredSentence]:
+    """When no chosen sentence states the kind of answer asked for, the best sentence of the top
+    release that does: "the programs will benefit 540,000 people" after the sentence that names
+    the programs. Only from that release, whose topic the best sentence vouches for."""
+    if any(s.has_kind for s in chosen):
+        return []
+    top = scored[0]
+    for cand in scored[1:]:
+        if cand.score < KIND_RATIO * top.score:
+            break
+        if cand.passage is top.passage and cand.has_kind:
+            return [cand]
+    return []
 
 
 def _redundant(cand: ScoredSentence, chosen: list[ScoredSentence]) -> bool:

@@ -41,6 +41,14 @@ def test_a_year_is_not_a_count_and_a_bare_number_is_not_money() -> None:
     assert states_kind("date", "Talks resumed on January 19.") and not states_kind("date", "Talks resumed today.")
 
 
+def test_a_date_or_a_link_is_not_a_count() -> None:
+    assert states_kind("number", "The President mourned the thirteen migrants killed.")
+    assert not states_kind("number", "The Strategy, launched on July 29, 2021, sets priorities.")
+    assert not states_kind("number", "El plan se presentó el 19 de enero.")
+    assert not states_kind("number", "Full report: https://example.org/2021/07/strategy-8.pdf")
+    assert not states_kind("date", "Full report: https://example.org/2021/07/strategy.pdf")
+
+
 def _passage(text: str, ends: list[int], n: int = 0, rid: str = "r") -> Passage:
     return Passage(chunk_id=f"{rid}:{n}", release_id=rid, text=text, title="T", sentence_ends=ends)
 
@@ -157,3 +165,18 @@ def test_the_answer_goes_on_with_close_sentences_of_the_same_release_only() -> N
     ]
     chosen = select_sentences(scored)
     assert [s.text for s in chosen] == [scored[0].text, scored[2].text]
+
+
+def test_when_the_best_sentence_lacks_the_number_asked_for_its_release_supplies_it() -> None:
+    top, other = _passage("x", [1]), _passage("y", [1], rid="o")
+    scored = [
+        _scored("The leaders announced a joint investment to reduce deforestation.", top, 0.57),
+        _scored("Another program reached 12,000 farmers.", other, 0.45),
+        _scored("The programs will benefit 540,000 people.", top, 0.36),
+    ]
+    for s in scored:
+        s.has_kind = any(c.isdigit() for c in s.text)
+    chosen = select_sentences(scored)
+    assert [s.text for s in chosen] == [scored[0].text, scored[2].text]
+    scored[2].passage = other  # only the best sentence's release can supply it
+    assert [s.text for s in select_sentences(scored)] == [scored[0].text]
