@@ -88,6 +88,8 @@ class ScoredSentence:
     items: tuple[str, ...] = ()
     # it states the kind of answer asked for (a number for "how many"); True when none is asked
     has_kind: bool = True
+    in_context: frozenset[str] = frozenset()  # the question terms it or its release's title states
+    in_release: frozenset[str] = frozenset()  # the question terms its release states anywhere
 
 
 def _coverage(weights: dict[str, float], tokens: set[str]) -> float:
@@ -148,6 +150,7 @@ def score_sentences(
     kind = answer_kind(question)
     rank = {id(p): i for i, p in enumerate(passages)}
     titles = {id(p): set(lexical_tokens(p.title)) for p in passages}
+    in_release = {id(p): frozenset(weights.keys() & set(lexical_tokens(f"{p.title} {p.text}"))) for p in passages}
     wants_list = bool(_LIST_Q.search(question))
     focus_re = re.compile(r"\b(" + "|".join(map(re.escape, focus_terms)) + r")\b") if focus_terms else None
     out = []
@@ -169,7 +172,8 @@ def score_sentences(
             score += W_PERIOD
         out.append(
             ScoredSentence(
-                s, p, float(sim), ov, score, frozenset(weights.keys() & tokens), follows.get(s, ()), has_kind
+                s, p, float(sim), ov, score, frozenset(weights.keys() & tokens), follows.get(s, ()), has_kind,
+                frozenset(weights.keys() & (tokens | titles[id(p)])), in_release[id(p)],
             )
         )
     out.sort(key=lambda x: -x.score)
@@ -207,11 +211,19 @@ def select_sentences(
     for cand in scored[1:]:
         if len(chosen) >= max_sentences or cand.score < ratio * scored[0].score:
             break
-        if cand.covers - covered:
+        if cand.covers - covered and _adds_to_release(cand, scored[0]):
             chosen.append(cand)
             covered |= cand.covers
     chosen += _same_release(scored, chosen, same_release_ratio, same_release_extra)
     return chosen + _kind_from_same_release(scored, chosen)
+
+
+def _adds_to_release(cand: ScoredSentence, top: ScoredSentence) -> bool:
+    """A sentence of another release joins only for what the best sentence's release does not
+    state anywhere (the other meeting, the other year): where that release covers the whole
+    question, a close rival from elsewhere is another answer to the same thing, and its
+    citation is most often wrong."""
+    return cand.passage is top.passage or bool(cand.in_context - top.in_release)
 
 
 def _same_release(

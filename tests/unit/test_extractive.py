@@ -180,3 +180,15 @@ def test_when_the_best_sentence_lacks_the_number_asked_for_its_release_supplies_
     assert [s.text for s in chosen] == [scored[0].text, scored[2].text]
     scored[2].passage = other  # only the best sentence's release can supply it
     assert [s.text for s in select_sentences(scored)] == [scored[0].text]
+
+
+def test_another_release_joins_only_for_what_the_best_release_does_not_state() -> None:
+    top, other = _passage("x", [1]), _passage("y", [1], rid="o")
+    best = _scored("A 25% tariff applies to imports from Mexico.", top, 0.83, ("tariff", "mexico"))
+    best.in_release = frozenset({"tariff", "mexico", "addit"})
+    rival = _scored("Additional tariffs on Mexico were adjusted.", other, 0.79, ("addit", "tariff", "mexico"))
+    rival.in_context = frozenset({"addit", "tariff", "mexico"})
+    # the best release states "additional" elsewhere: the rival is another answer, not the rest
+    assert [s.text for s in select_sentences([best, rival])] == [best.text]
+    rival.in_context = frozenset({"addit", "tariff", "mexico", "call"})  # e.g. its title: "... Call with ..."
+    assert [s.text for s in select_sentences([best, rival])] == [best.text, rival.text]
