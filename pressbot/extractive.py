@@ -136,7 +136,8 @@ def score_sentences(
     for p in passages:
         in_order = passage_sentences(p)
         for i, s in enumerate(in_order):
-            if len(s) >= MIN_SENTENCE_CHARS and s not in seen:
+            # "Full report here: https://..." points to an answer, it does not give one
+            if len(_URL.sub("", s).strip()) >= MIN_SENTENCE_CHARS and s not in seen:
                 seen.add(s)
                 sentences.append((s, p))
                 if s.rstrip().endswith(":"):
@@ -155,7 +156,7 @@ def score_sentences(
     focus_re = re.compile(r"\b(" + "|".join(map(re.escape, focus_terms)) + r")\b") if focus_terms else None
     out = []
     for (s, p), sim in zip(sentences, sims, strict=True):
-        tokens = set(lexical_tokens(s))
+        tokens = set(lexical_tokens(_URL.sub(" ", s)))  # a link's words are not the sentence's
         ov = _coverage(weights, tokens)
         score = (
             W_SIM * float(sim)

@@ -192,3 +192,14 @@ def test_another_release_joins_only_for_what_the_best_release_does_not_state() -
     assert [s.text for s in select_sentences([best, rival])] == [best.text]
     rival.in_context = frozenset({"addit", "tariff", "mexico", "call"})  # e.g. its title: "... Call with ..."
     assert [s.text for s in select_sentences([best, rival])] == [best.text, rival.text]
+
+
+def test_a_link_is_not_an_answer() -> None:
+    text = (
+        "Full report here: https://example.org/wp-content/uploads/Migration-Strategy-lines.pdf "
+        "The Migration Strategy is the first strategy of its kind, see https://example.org/strategy-lines."
+    )
+    p = _passage(text, [85, len(text)])
+    scored = score_sentences("What is new about the Migration Strategy lines?", [p], HashEmbeddings(64))
+    assert [s.text for s in scored] == [sentences_at(text, p.sentence_ends)[1]]
+    assert "line" not in scored[0].covers  # only in the link
