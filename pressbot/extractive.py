@@ -35,6 +35,16 @@ _NUMERIC_Q = re.compile(
     r"|cu[aá]nt[oa]s?)\b",
     re.IGNORECASE,
 )
+# "What share of ...?", "What was Venezuela's inflation rate?", "What tariff rate applies ...?"
+_SHARE_Q = re.compile(r"^\W*what\b[^?]{0,40}?\b(share|rate|percentage|proportion)\b", re.IGNORECASE)
+_SHARE = re.compile(
+    r"\d\s?%|\b(percent|per cent|por ciento|percentage points?|half|one-third|two-thirds|one-quarter"
+    r"|three-quarters|majority|mitad|tercio)\b|\b(a|one|two|three) (third|quarter|fifth)s?\b|\bper \d"
+    r"|\b\d[\d,.]* (out )?of (every )?\d"
+    r"|\bone in (every )?(two|three|four|five|ten|\d+)\b",
+    re.IGNORECASE,
+)
+_COUNT_Q = re.compile(r"\bhow many\b|\bcu[aá]nt[oa]s\b", re.IGNORECASE)
 _DATE_Q = re.compile(
     r"^\W*(when|until when|since when|cu[aá]ndo|desde cu[aá]ndo|hasta cu[aá]ndo)\b"
     r"|\b(what|which|on what|qu[eé]) (date|day|year|month|d[ií]a|fecha|año)\b",
@@ -53,6 +63,10 @@ _MONTHS = (
     "marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre"
 )
 _DAY_OF_MONTH = re.compile(rf"\b({_MONTHS})\.? \d{{1,2}}\b|\b\d{{1,2}} (de )?({_MONTHS})\b", re.IGNORECASE)
+_MONEY = re.compile(
+    rf"[$€£]\s?\d[\d,.]*(\s*({_NUMBER_WORDS}|[mb]n?)\b)?|\b\d[\d,.]*\s*({_NUMBER_WORDS})?\s*(de\s+)?(dollars?|d[oó]lares|euros?)\b",
+    re.IGNORECASE,
+)
 _URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.IGNORECASE)
 _DATE = re.compile(rf"\b({_MONTHS})\b|\b(19|20)\d\d\b|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b", re.IGNORECASE)
 _MONEY_Q = re.compile(
@@ -98,12 +112,16 @@ def _coverage(weights: dict[str, float], tokens: set[str]) -> float:
 
 
 def answer_kind(question: str) -> str | None:
-    """"date" for when-questions, "amount" for how much money, "number" for other how-many /
-    how-much ones, else None."""
+    """"date" for when-questions, "amount" for how much money, "count" for how many, "share" for
+    what share / rate / percentage, "number" for other how-much ones, else None."""
     if _DATE_Q.search(question):
         return "date"
     if _MONEY_Q.search(question):
         return "amount"
+    if _COUNT_Q.search(question):
+        return "count"
+    if _SHARE_Q.search(question):
+        return "share"
     if _NUMERIC_Q.search(question):
         return "number"
     return None
@@ -115,8 +133,13 @@ def states_kind(kind: str, sentence: str) -> bool:
         return bool(_DATE.search(sentence))
     if kind == "amount":
         return bool(_AMOUNT.search(sentence))
-    # a date is not the count or amount asked for ("How many ...?" is not answered by "on July 29, 2021")
+    if kind == "share":
+        return bool(_SHARE.search(sentence))
+    # a date is not the number asked for, nor a sum of money the count: "How many migrants ...?"
+    # is answered neither by "on July 29, 2021" nor by "$2.6 million in boat engines"
     sentence = _DAY_OF_MONTH.sub(" ", sentence)
+    if kind == "count":
+        sentence = _MONEY.sub(" ", sentence)
     return any(not _YEAR.fullmatch(m.group(0).strip(".,")) for m in _NUMBER.finditer(sentence))
 
 

@@ -17,14 +17,17 @@ from tests.support import build_engine, release
 @pytest.mark.parametrize(
     ("question", "kind"),
     [
-        ("How many migrants crossed in June?", "number"),
-        ("¿Cuántos acuerdos logró México?", "number"),
+        ("How many migrants crossed in June?", "count"),
+        ("¿Cuántos acuerdos logró México?", "count"),
         ("How much assistance did Blinken announce?", "amount"),
         ("How much did encounters fall?", "number"),
         ("When did the talks resume?", "date"),
         ("Since when has he been on the list?", "date"),
         ("On what date will the crossing open?", "date"),
         ("Which countries receive the program?", None),
+        ("What was Venezuela's inflation rate in 2021?", "share"),
+        ("What share of transits carry U.S. goods?", "share"),
+        ("By how many percentage points were tariffs cut?", "count"),
     ],
 )
 def test_the_kind_of_answer_a_question_asks_for(question: str, kind: str | None) -> None:
@@ -47,6 +50,16 @@ def test_a_date_or_a_link_is_not_a_count() -> None:
     assert not states_kind("number", "El plan se presentó el 19 de enero.")
     assert not states_kind("number", "Full report: https://example.org/2021/07/strategy-8.pdf")
     assert not states_kind("date", "Full report: https://example.org/2021/07/strategy.pdf")
+
+
+def test_money_is_not_a_count_and_a_share_is_a_percentage_or_a_fraction() -> None:
+    assert not states_kind("count", "The Department is purchasing $2.6 million in boat engines.")
+    assert not states_kind("count", "Se invertirán 180 millones de dólares.")
+    assert states_kind("count", "Some 6,070 migrants received $4 million.")
+    assert states_kind("number", "The United States appropriated $3.3 billion.")  # "how much" may be money
+    assert states_kind("share", "72 percent of transits carry U.S. goods.")
+    assert states_kind("share", "One in three people is food-insecure; 50% of children are malnourished.")
+    assert not states_kind("share", "The program reached more than 50,000 at-risk youth.")
 
 
 def _passage(text: str, ends: list[int], n: int = 0, rid: str = "r") -> Passage:
