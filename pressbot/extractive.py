@@ -238,8 +238,19 @@ def select_sentences(
         if cand.covers - covered and _adds_to_release(cand, scored[0]):
             chosen.append(cand)
             covered |= cand.covers
+    if len(chosen) == 2 and _outdone(chosen[0], chosen[1]):
+        chosen = [chosen[1]]
     chosen += _same_release(scored, chosen, same_release_ratio, same_release_extra)
     return chosen + _kind_from_same_release(scored, chosen)
+
+
+def _outdone(best: ScoredSentence, other: ScoredSentence) -> bool:
+    """The other sentence's release is the one about what was asked: its title names a question
+    term the best sentence's release never states ("Readout of the Call with ..." for "what did
+    they discuss in their call?"), and it states every question term the best sentence does. Then
+    the best sentence only mentions the topic in passing, and the other release alone answers."""
+    named_by_title = other.in_context - other.covers - best.in_release
+    return other.passage is not best.passage and bool(named_by_title) and best.in_context <= other.in_release
 
 
 def _adds_to_release(cand: ScoredSentence, top: ScoredSentence) -> bool:
@@ -256,10 +267,10 @@ def _same_release(
     """Sentences of the best sentence's release that score nearly as well. The best sentence
     often names the topic ("X traveled to Mexico City") and the next one states what was asked
     ("On June 11, she met Y"); quoting both costs no extra citation, so no precision."""
-    top = scored[0]
+    top = chosen[0]
     taken = {s.text for s in chosen}
     out: list[ScoredSentence] = []
-    for cand in scored[1:]:
+    for cand in scored:
         if len(out) >= extra or cand.score < ratio * top.score:
             break
         if cand.passage is top.passage and cand.text not in taken and not _redundant(cand, chosen + out):
@@ -273,8 +284,8 @@ def _kind_from_same_release(scored: list[ScoredSentence], chosen: list[ScoredSen
     the programs. Only from that release, whose topic the best sentence vouches for."""
     if any(s.has_kind for s in chosen):
         return []
-    top = scored[0]
-    for cand in scored[1:]:
+    top = chosen[0]
+    for cand in scored:
         if cand.score < KIND_RATIO * top.score:
             break
         if cand.passage is top.passage and cand.has_kind:

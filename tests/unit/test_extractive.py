@@ -199,6 +199,7 @@ def test_another_release_joins_only_for_what_the_best_release_does_not_state() -
     top, other = _passage("x", [1]), _passage("y", [1], rid="o")
     best = _scored("A 25% tariff applies to imports from Mexico.", top, 0.83, ("tariff", "mexico"))
     best.in_release = frozenset({"tariff", "mexico", "addit"})
+    best.in_context = frozenset({"tariff", "mexico", "25"})  # a rate the other release does not state
     rival = _scored("Additional tariffs on Mexico were adjusted.", other, 0.79, ("addit", "tariff", "mexico"))
     rival.in_context = frozenset({"addit", "tariff", "mexico"})
     # the best release states "additional" elsewhere: the rival is another answer, not the rest
@@ -216,3 +217,17 @@ def test_a_link_is_not_an_answer() -> None:
     scored = score_sentences("What is new about the Migration Strategy lines?", [p], HashEmbeddings(64))
     assert [s.text for s in scored] == [sentences_at(text, p.sentence_ends)[1]]
     assert "line" not in scored[0].covers  # only in the link
+
+
+def test_the_release_whose_title_names_what_was_asked_answers_alone() -> None:
+    readout, call = _passage("x", [1]), _passage("y", [1], rid="call")
+    best = _scored("He thanked them for the dialogue with President Lopez Obrador.", readout, 0.58, ("lopez",))
+    best.in_context, best.in_release = frozenset({"lopez"}), frozenset({"lopez", "discuss"})
+    # "Readout of the Call with President Lopez Obrador": the title names the call
+    other = _scored("The two presidents discussed the border.", call, 0.55, ("discuss",))
+    other.in_context = frozenset({"discuss", "lopez", "call"})
+    other.in_release = frozenset({"discuss", "lopez", "call"})
+    assert [s.text for s in select_sentences([best, other])] == [other.text]
+    # the same extra term in the sentence itself, not in the title: both are quoted
+    other.covers = frozenset({"discuss", "call"})
+    assert [s.text for s in select_sentences([best, other])] == [best.text, other.text]
