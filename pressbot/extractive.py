@@ -231,13 +231,13 @@ def select_sentences(
     if not scored:
         return []
     chosen = [scored[0]]
-    covered = set(scored[0].covers)
+    covered = set(scored[0].in_context)
     for cand in scored[1:]:
         if len(chosen) >= max_sentences or cand.score < ratio * scored[0].score:
             break
-        if cand.covers - covered and _adds_to_release(cand, scored[0]):
+        if cand.in_context - covered and _adds_to_release(cand, scored[0]):
             chosen.append(cand)
-            covered |= cand.covers
+            covered |= cand.in_context
     if len(chosen) == 2 and _outdone(chosen[0], chosen[1]):
         chosen = [chosen[1]]
     chosen += _same_release(scored, chosen, same_release_ratio, same_release_extra)

@@ -231,3 +231,13 @@ def test_the_release_whose_title_names_what_was_asked_answers_alone() -> None:
     # the same extra term in the sentence itself, not in the title: both are quoted
     other.covers = frozenset({"discuss", "call"})
     assert [s.text for s in select_sentences([best, other])] == [best.text, other.text]
+
+
+def test_a_runner_up_adds_what_its_title_states() -> None:
+    readout, call = _passage("x", [1]), _passage("y", [1], rid="call")
+    best = _scored("He thanked President Lopez Obrador for the dialogue.", readout, 0.51, ("lopez",))
+    best.in_context, best.in_release = frozenset({"lopez"}), frozenset({"lopez"})
+    # the same question terms in the sentence, but its release is "Readout of the Call with ..."
+    other = _scored("President Biden spoke to President Lopez Obrador this afternoon.", call, 0.48, ("lopez",))
+    other.in_context = other.in_release = frozenset({"lopez", "call"})
+    assert [s.text for s in select_sentences([best, other])] == [other.text]
