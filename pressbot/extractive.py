@@ -5,14 +5,17 @@ Every sentence of the retrieved passages is scored against the question with
 - IDF-weighted coverage of the question's terms (content words and canonical amounts, as the
   lexical index sees them) in the sentence, and in the sentence plus its release title: rare
   terms ("Otay", "$180 million") weigh more than common ones ("border"),
-- the rank of its release in the search, and the expected kind of answer: "how many / how
-  much" questions prefer sentences with a number, "which / list" ones an enumeration, dated
-  ones a sentence naming the period.
+- the rank of its release in the search, and the expected kind of answer: "how many" questions
+  prefer sentences with a count, "how much" ones a number or an amount, "what share / rate" a
+  percentage, "when" a date, "which / list" ones an enumeration, dated ones a sentence naming
+  the period.
 The weights were fitted on the bundled golden set (2-fold cross-validated: top-sentence fact
 accuracy 0.66-0.69 on the held-out half, against 0.64 for cosine + plain overlap). The best
-sentence answers; a second one joins when it scores close and adds something, and the sentences
-of its own release that score nearly as well follow it (no extra citation). Its score is the
-evidence that decides abstention (PRESSBOT_ABSTAIN_THRESHOLD).
+sentence answers; a sentence of another release joins when it scores close and adds what the best
+one's release does not state; the sentences of the answering release that score nearly as well
+follow (no extra citation), and one stating the kind of answer asked for when none does yet. The
+best score is the evidence that decides abstention (PRESSBOT_ABSTAIN_THRESHOLD); an answer
+without the kind asked for (no number for "how many") abstains whatever its score.
 """
 
 from __future__ import annotations
@@ -225,9 +228,10 @@ def select_sentences(
     same_release_ratio: float = SAME_RELEASE_RATIO,
     same_release_extra: int = SAME_RELEASE_EXTRA,
 ) -> list[ScoredSentence]:
-    """The best sentence, plus close runners-up that state question terms it does not (the
-    other half of a two-part question), never a rival answer to the same part; then the next
-    best sentences of the best sentence's own release (see `_same_release`)."""
+    """The best sentence, plus a close runner-up that states, in itself or in its release's title,
+    question terms it does not (the other half of a two-part question), never a rival answer to
+    the same part (`_adds_to_release`, `_outdone`); then the next best sentences of the answering
+    release (`_same_release`, `_kind_from_same_release`)."""
     if not scored:
         return []
     chosen = [scored[0]]
