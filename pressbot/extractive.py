@@ -21,7 +21,7 @@ without the kind asked for (no number for "how many") abstains whatever its scor
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -177,12 +177,13 @@ def score_sentences(
     kind = answer_kind(question)
     rank = {id(p): i for i, p in enumerate(passages)}
     titles = {id(p): set(lexical_tokens(p.title)) for p in passages}
-    in_release = {id(p): frozenset(weights.keys() & set(lexical_tokens(f"{p.title} {p.text}"))) for p in passages}
+    # a link's words are not the sentence's
+    sentence_tokens = [set(lexical_tokens(_URL.sub(" ", s))) for s, _ in sentences]
+    in_release = _release_terms(weights.keys(), sentences, sentence_tokens, titles)
     wants_list = bool(_LIST_Q.search(question))
     focus_re = re.compile(r"\b(" + "|".join(map(re.escape, focus_terms)) + r")\b") if focus_terms else None
     out = []
-    for (s, p), sim in zip(sentences, sims, strict=True):
-        tokens = set(lexical_tokens(_URL.sub(" ", s)))  # a link's words are not the sentence's
+    for (s, p), sim, tokens in zip(sentences, sims, sentence_tokens, strict=True):
         ov = _coverage(weights, tokens)
         score = (
             W_SIM * float(sim)
@@ -205,6 +206,17 @@ def score_sentences(
         )
     out.sort(key=lambda x: -x.score)
     return out
+
+
+def _release_terms(
+    terms: Iterable[str], sentences: list[tuple[str, Passage]], tokens: list[set[str]], titles: dict[int, set[str]]
+) -> dict[int, frozenset[str]]:
+    """For each passage (by id), the question terms its title or any of its sentences states."""
+    found = {key: set(title) for key, title in titles.items()}
+    for (_, p), toks in zip(sentences, tokens, strict=True):
+        found[id(p)] |= toks
+    wanted = set(terms)
+    return {key: frozenset(wanted & toks) for key, toks in found.items()}
 
 
 def _list_items(after: list[str], max_items: int = 6, max_chars: int = 600) -> tuple[str, ...]:

@@ -241,3 +241,12 @@ def test_a_runner_up_adds_what_its_title_states() -> None:
     other = _scored("President Biden spoke to President Lopez Obrador this afternoon.", call, 0.48, ("lopez",))
     other.in_context = other.in_release = frozenset({"lopez", "call"})
     assert [s.text for s in select_sentences([best, other])] == [other.text]
+
+
+def test_a_sentence_knows_what_its_release_and_title_state() -> None:
+    text = "The presidents discussed the border at length. They agreed to meet again in Washington."
+    p = Passage(chunk_id="r:0", release_id="r", text=text, title="Readout of the Call", sentence_ends=[47, len(text)])
+    scored = score_sentences("What did the presidents discuss in their call?", [p], HashEmbeddings(64))
+    agreed = next(s for s in scored if s.text.startswith("They agreed"))
+    assert agreed.covers == frozenset() and agreed.in_context == frozenset({"call"})
+    assert agreed.in_release == frozenset({"call", "discuss", "presid"})
