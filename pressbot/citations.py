@@ -10,7 +10,8 @@ Each sentence is checked against the passages it cites:
   sentences (an answer often joins them), with cosine >= `min_similarity`.
 A sentence its citations do not support is re-attributed to a passage that does support it,
 or dropped. The kept sentences are renumbered in order of first citation; each citation
-carries the passage text that best supports the cited sentence as its `quote`.
+carries the passage text that best supports each sentence citing it as its `quote` (joined by
+" … " when several sentences cite one passage).
 A mark written after the sentence's full stop ("... Haiti. [2]") belongs to that sentence.
 """
 
@@ -50,6 +51,7 @@ _STOP_NAMES = {
     "An",
 }
 MIN_CONTENT_WORDS = 3
+QUOTE_SEPARATOR = " … "
 
 
 def _fold(text: str) -> str:
@@ -172,17 +174,22 @@ def check_answer(
             dropped.append(text)
 
     order: dict[int, int] = {}
-    citations: list[Citation] = []
+    quotes: dict[int, list[str]] = {}
     parts: list[str] = []
     for text, refs in kept:
         marks = []
         for i, quote in refs:
-            if i not in order:
-                order[i] = len(order) + 1
-                p = passages[i]
-                citations.append(
-                    Citation(n=order[i], release_id=p.release_id, title=p.title, date=p.date, url=p.url, quote=quote)
-                )
+            order.setdefault(i, len(order) + 1)
+            if quote not in quotes.setdefault(i, []):
+                quotes[i].append(quote)
             marks.append(f"[{order[i]}]")
         parts.append(f"{text} {''.join(marks)}")
+    # a passage cited by several sentences is quoted for each of them, not only for the first
+    citations = [
+        Citation(
+            n=n, release_id=passages[i].release_id, title=passages[i].title, date=passages[i].date,
+            url=passages[i].url, quote=QUOTE_SEPARATOR.join(quotes[i]),
+        )
+        for i, n in order.items()
+    ]
     return Checked(" ".join(parts), citations, dropped, corrected)

@@ -183,7 +183,7 @@ class Engine:
                 idf=idf,
             )
             chosen = select_sentences(scored)
-            evidence = chosen[0].score if chosen else 0.0
+            evidence = _evidence(scored, chosen)
             if evidence >= self.settings.abstain_threshold:
                 chosen += self._other_parts(query, passages, chosen, cache, f, idf)
             draft = (
@@ -251,6 +251,14 @@ class Engine:
                     extra.append(s)
                     break
         return extra
+
+
+def _evidence(scored: list[ScoredSentence], chosen: list[ScoredSentence]) -> float:
+    """The best sentence's score (whether or not it is quoted); none when the sentences chosen do
+    not state the kind of answer asked for: no number can answer "how many", however close the words."""
+    if not chosen or not any(s.has_kind for s in chosen):
+        return 0.0
+    return scored[0].score
 
 
 def _validate(question: str) -> None:

@@ -5,19 +5,23 @@ Every sentence of the retrieved passages is scored against the question with
 - IDF-weighted coverage of the question's terms (content words and canonical amounts, as the
   lexical index sees them) in the sentence, and in the sentence plus its release title: rare
   terms ("Otay", "$180 million") weigh more than common ones ("border"),
-- the rank of its release in the search, and the expected kind of answer: "how many / how
-  much" questions prefer sentences with a number, "which / list" ones an enumeration, dated
-  ones a sentence naming the period.
+- the rank of its release in the search, and the expected kind of answer: "how many" questions
+  prefer sentences with a count, "how much" ones a number or an amount, "what share / rate" a
+  percentage, "when" a date, "which / list" ones an enumeration, dated ones a sentence naming
+  the period.
 The weights were fitted on the bundled golden set (2-fold cross-validated: top-sentence fact
 accuracy 0.66-0.69 on the held-out half, against 0.64 for cosine + plain overlap). The best
-sentence answers; a second one joins when it scores close and adds something. Its score is the
-evidence that decides abstention (PRESSBOT_ABSTAIN_THRESHOLD).
+sentence answers; a sentence of another release joins when it scores close and adds what the best
+one's release does not state; the sentences of the answering release that score nearly as well
+follow (no extra citation), and one stating the kind of answer asked for when none does yet. The
+best score is the evidence that decides abstention (PRESSBOT_ABSTAIN_THRESHOLD); an answer
+without the kind asked for (no number for "how many") abstains whatever its score.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,14 +38,26 @@ _NUMERIC_Q = re.compile(
     r"|cu[aá]nt[oa]s?)\b",
     re.IGNORECASE,
 )
+# "What share of ...?", "What was Venezuela's inflation rate?", "What tariff rate applies ...?"
+_SHARE_Q = re.compile(r"^\W*what\b[^?]{0,40}?\b(share|rate|percentage|proportion)\b", re.IGNORECASE)
+_SHARE = re.compile(
+    r"\d\s?%|\b(percent|per cent|por ciento|percentage points?|half|one-third|two-thirds|one-quarter"
+    r"|three-quarters|majority|mitad|tercio)\b|\b(a|one|two|three) (third|quarter|fifth)s?\b|\bper \d"
+    r"|\b\d[\d,.]* (out )?of (every )?\d"
+    r"|\bone in (every )?(two|three|four|five|ten|\d+)\b",
+    re.IGNORECASE,
+)
+_COUNT_Q = re.compile(r"\bhow many\b|\bcu[aá]nt[oa]s\b", re.IGNORECASE)
 _DATE_Q = re.compile(
     r"^\W*(when|until when|since when|cu[aá]ndo|desde cu[aá]ndo|hasta cu[aá]ndo)\b"
     r"|\b(what|which|on what|qu[eé]) (date|day|year|month|d[ií]a|fecha|año)\b",
     re.IGNORECASE,
 )
 _NUMBER_WORDS = (
-    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?|millions?|"
-    "billions?|half|double|doubled|tripled|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|mil|millones"
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|(?:thir|four|fif|six|seven|eigh|nine)teen|"
+    "(?:twen|thir|for|fif|six|seven|eigh|nine)ty|dozens?|hundreds?|thousands?|millions?|billions?|half|double|"
+    "doubled|tripled|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|doce|trece|catorce|quince|veinte|treinta|"
+    "cuarenta|cincuenta|cien|mil|millones"
 )
 _NUMBER = re.compile(rf"\d[\d,.]*|\b({_NUMBER_WORDS})\b", re.IGNORECASE)
 _YEAR = re.compile(r"(19|20)\d\d")
@@ -49,6 +65,12 @@ _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december|enero|febrero|"
     "marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre"
 )
+_DAY_OF_MONTH = re.compile(rf"\b({_MONTHS})\.? \d{{1,2}}\b|\b\d{{1,2}} (de )?({_MONTHS})\b", re.IGNORECASE)
+_MONEY = re.compile(
+    rf"[$€£]\s?\d[\d,.]*(\s*({_NUMBER_WORDS}|[mb]n?)\b)?|\b\d[\d,.]*\s*({_NUMBER_WORDS})?\s*(de\s+)?(dollars?|d[oó]lares|euros?)\b",
+    re.IGNORECASE,
+)
+_URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.IGNORECASE)
 _DATE = re.compile(rf"\b({_MONTHS})\b|\b(19|20)\d\d\b|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b", re.IGNORECASE)
 _MONEY_Q = re.compile(
     r"\bhow much\b.*\b(money|fund\w*|financ\w*|assistance|aid|relief|invest\w*|cost\w*|pa(y|id)|spen[dt]|budget|"
@@ -65,6 +87,9 @@ W_SIM, W_COVERAGE, W_CONTEXT, W_RANK, W_KIND, W_BONUS = 0.4, 0.3, 0.3, 0.02, 0.0
 # a sentence without the kind of answer asked for (a number for "how many", a date for "when")
 # cannot answer, however close its words: it falls behind the ones that can, and alone it abstains
 W_NO_KIND = 0.15
+SAME_RELEASE_RATIO, SAME_RELEASE_EXTRA = 0.7, 2
+REDUNDANT_SHARE = 0.8
+KIND_RATIO = 0.5
 W_PERIOD = 0.08  # names the month/year asked: "6,070 in June" answers "last month" asked in July
 
 
@@ -78,6 +103,10 @@ class ScoredSentence:
     covers: frozenset[str] = frozenset()  # the question terms it states
     # the sentences after it in its passage, when it announces a list ("... five pillars:")
     items: tuple[str, ...] = ()
+    # it states the kind of answer asked for (a number for "how many"); True when none is asked
+    has_kind: bool = True
+    in_context: frozenset[str] = frozenset()  # the question terms it or its release's title states
+    in_release: frozenset[str] = frozenset()  # the question terms its release states anywhere
 
 
 def _coverage(weights: dict[str, float], tokens: set[str]) -> float:
@@ -86,23 +115,34 @@ def _coverage(weights: dict[str, float], tokens: set[str]) -> float:
 
 
 def answer_kind(question: str) -> str | None:
-    """"date" for when-questions, "amount" for how much money, "number" for other how-many /
-    how-much ones, else None."""
+    """"date" for when-questions, "amount" for how much money, "count" for how many, "share" for
+    what share / rate / percentage, "number" for other how-much ones, else None."""
     if _DATE_Q.search(question):
         return "date"
     if _MONEY_Q.search(question):
         return "amount"
+    if _COUNT_Q.search(question):
+        return "count"
+    if _SHARE_Q.search(question):
+        return "share"
     if _NUMERIC_Q.search(question):
         return "number"
     return None
 
 
 def states_kind(kind: str, sentence: str) -> bool:
+    sentence = _URL.sub(" ", sentence)  # ".../2021/07/strategy.pdf" states neither a date nor a count
     if kind == "date":
         return bool(_DATE.search(sentence))
     if kind == "amount":
         return bool(_AMOUNT.search(sentence))
-    # a year is not the count or amount asked for ("How many ... in 2022?")
+    if kind == "share":
+        return bool(_SHARE.search(sentence))
+    # a date is not the number asked for, nor a sum of money the count: "How many migrants ...?"
+    # is answered neither by "on July 29, 2021" nor by "$2.6 million in boat engines"
+    sentence = _DAY_OF_MONTH.sub(" ", sentence)
+    if kind == "count":
+        sentence = _MONEY.sub(" ", sentence)
     return any(not _YEAR.fullmatch(m.group(0).strip(".,")) for m in _NUMBER.finditer(sentence))
 
 
@@ -122,7 +162,8 @@ def score_sentences(
     for p in passages:
         in_order = passage_sentences(p)
         for i, s in enumerate(in_order):
-            if len(s) >= MIN_SENTENCE_CHARS and s not in seen:
+            # "Full report here: https://..." points to an answer, it does not give one
+            if len(_URL.sub("", s).strip()) >= MIN_SENTENCE_CHARS and s not in seen:
                 seen.add(s)
                 sentences.append((s, p))
                 if s.rstrip().endswith(":"):
@@ -136,11 +177,13 @@ def score_sentences(
     kind = answer_kind(question)
     rank = {id(p): i for i, p in enumerate(passages)}
     titles = {id(p): set(lexical_tokens(p.title)) for p in passages}
+    # a link's words are not the sentence's
+    sentence_tokens = [set(lexical_tokens(_URL.sub(" ", s))) for s, _ in sentences]
+    in_release = _release_terms(weights.keys(), sentences, sentence_tokens, titles)
     wants_list = bool(_LIST_Q.search(question))
     focus_re = re.compile(r"\b(" + "|".join(map(re.escape, focus_terms)) + r")\b") if focus_terms else None
     out = []
-    for (s, p), sim in zip(sentences, sims, strict=True):
-        tokens = set(lexical_tokens(s))
+    for (s, p), sim, tokens in zip(sentences, sims, sentence_tokens, strict=True):
         ov = _coverage(weights, tokens)
         score = (
             W_SIM * float(sim)
@@ -148,17 +191,32 @@ def score_sentences(
             + W_CONTEXT * _coverage(weights, tokens | titles[id(p)])
             - W_RANK * rank[id(p)]
         )
+        has_kind = kind is None or states_kind(kind, s)
         if kind is not None:
-            score += W_KIND if states_kind(kind, s) else -W_NO_KIND
+            score += W_KIND if has_kind else -W_NO_KIND
         if wants_list and _ENUM.search(s):
             score += W_BONUS
         if focus_re and focus_re.search(s):
             score += W_PERIOD
         out.append(
-            ScoredSentence(s, p, float(sim), ov, score, frozenset(weights.keys() & tokens), follows.get(s, ()))
+            ScoredSentence(
+                s, p, float(sim), ov, score, frozenset(weights.keys() & tokens), follows.get(s, ()), has_kind,
+                frozenset(weights.keys() & (tokens | titles[id(p)])), in_release[id(p)],
+            )
         )
     out.sort(key=lambda x: -x.score)
     return out
+
+
+def _release_terms(
+    terms: Iterable[str], sentences: list[tuple[str, Passage]], tokens: list[set[str]], titles: dict[int, set[str]]
+) -> dict[int, frozenset[str]]:
+    """For each passage (by id), the question terms its title or any of its sentences states."""
+    found = {key: set(title) for key, title in titles.items()}
+    for (_, p), toks in zip(sentences, tokens, strict=True):
+        found[id(p)] |= toks
+    wanted = set(terms)
+    return {key: frozenset(wanted & toks) for key, toks in found.items()}
 
 
 def _list_items(after: list[str], max_items: int = 6, max_chars: int = 600) -> tuple[str, ...]:
@@ -175,18 +233,83 @@ def _list_items(after: list[str], max_items: int = 6, max_chars: int = 600) -> t
 
 
 def select_sentences(
-    scored: list[ScoredSentence], *, max_sentences: int = 2, ratio: float = 0.9
+    scored: list[ScoredSentence],
+    *,
+    max_sentences: int = 2,
+    ratio: float = 0.9,
+    same_release_ratio: float = SAME_RELEASE_RATIO,
+    same_release_extra: int = SAME_RELEASE_EXTRA,
 ) -> list[ScoredSentence]:
-    """The best sentence, plus close runners-up that state question terms it does not (the
-    other half of a two-part question), never a rival answer to the same part."""
+    """The best sentence, plus a close runner-up that states, in itself or in its release's title,
+    question terms it does not (the other half of a two-part question), never a rival answer to
+    the same part (`_adds_to_release`, `_outdone`); then the next best sentences of the answering
+    release (`_same_release`, `_kind_from_same_release`)."""
     if not scored:
         return []
     chosen = [scored[0]]
-    covered = set(scored[0].covers)
+    covered = set(scored[0].in_context)
     for cand in scored[1:]:
         if len(chosen) >= max_sentences or cand.score < ratio * scored[0].score:
             break
-        if cand.covers - covered:
+        if cand.in_context - covered and _adds_to_release(cand, scored[0]):
             chosen.append(cand)
-            covered |= cand.covers
-    return chosen
+            covered |= cand.in_context
+    if len(chosen) == 2 and _outdone(chosen[0], chosen[1]):
+        chosen = [chosen[1]]
+    chosen += _same_release(scored, chosen, same_release_ratio, same_release_extra)
+    return chosen + _kind_from_same_release(scored, chosen)
+
+
+def _outdone(best: ScoredSentence, other: ScoredSentence) -> bool:
+    """The other sentence's release is the one about what was asked: its title names a question
+    term the best sentence's release never states ("Readout of the Call with ..." for "what did
+    they discuss in their call?"), and it states every question term the best sentence does. Then
+    the best sentence only mentions the topic in passing, and the other release alone answers."""
+    named_by_title = other.in_context - other.covers - best.in_release
+    return other.passage is not best.passage and bool(named_by_title) and best.in_context <= other.in_release
+
+
+def _adds_to_release(cand: ScoredSentence, top: ScoredSentence) -> bool:
+    """A sentence of another release joins only for what the best sentence's release does not
+    state anywhere (the other meeting, the other year): where that release covers the whole
+    question, a close rival from elsewhere is another answer to the same thing, and its
+    citation is most often wrong."""
+    return cand.passage is top.passage or bool(cand.in_context - top.in_release)
+
+
+def _same_release(
+    scored: list[ScoredSentence], chosen: list[ScoredSentence], ratio: float, extra: int
+) -> list[ScoredSentence]:
+    """Sentences of the best sentence's release that score nearly as well. The best sentence
+    often names the topic ("X traveled to Mexico City") and the next one states what was asked
+    ("On June 11, she met Y"); quoting both costs no extra citation, so no precision."""
+    top = chosen[0]
+    taken = {s.text for s in chosen}
+    out: list[ScoredSentence] = []
+    for cand in scored:
+        if len(out) >= extra or cand.score < ratio * top.score:
+            break
+        if cand.passage is top.passage and cand.text not in taken and not _redundant(cand, chosen + out):
+            out.append(cand)
+    return out
+
+
+def _kind_from_same_release(scored: list[ScoredSentence], chosen: list[ScoredSentence]) -> list[ScoredSentence]:
+    """When no chosen sentence states the kind of answer asked for, the best sentence of the top
+    release that does: "the programs will benefit 540,000 people" after the sentence that names
+    the programs. Only from that release, whose topic the best sentence vouches for."""
+    if any(s.has_kind for s in chosen):
+        return []
+    top = chosen[0]
+    for cand in scored:
+        if cand.score < KIND_RATIO * top.score:
+            break
+        if cand.passage is top.passage and cand.has_kind:
+            return [cand]
+    return []
+
+
+def _redundant(cand: ScoredSentence, chosen: list[ScoredSentence]) -> bool:
+    """Says again what a chosen sentence says (most of its words are in it)."""
+    words = set(lexical_tokens(cand.text))
+    return any(len(words & set(lexical_tokens(s.text))) >= REDUNDANT_SHARE * len(words) for s in chosen)

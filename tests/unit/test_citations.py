@@ -141,3 +141,10 @@ def test_the_cache_holds_each_sentence_vector_once(passages, embedder):
 def test_no_passages_means_nothing_survives(embedder):
     checked = check_answer(f"{HAITI_1[:-1]} [1].", [], embedder)
     assert checked.citations == [] and checked.text == ""
+
+
+def test_a_passage_cited_by_two_sentences_quotes_the_support_of_each(passages, embedder):
+    checked = check_answer(f"{HAITI_1} [2] {CLIMATE_1} [1] {HAITI_2} [2]", passages, embedder)
+    assert [c.release_id for c in checked.citations] == ["wh-haiti", "wh-climate"]
+    assert checked.citations[0].quote == f"{HAITI_1} … {HAITI_2}"
+    assert checked.citations[1].quote == CLIMATE_1

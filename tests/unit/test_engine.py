@@ -128,3 +128,10 @@ def test_one_long_release_cannot_fill_the_context(tmp_path: Path) -> None:
     result = eng.search("security assistance Ukraine", k=5)
     ids = [p.release_id for p in result.passages]
     assert ids.count("long") == 1 and len(ids) == len(set(ids))
+
+
+def test_a_how_many_question_without_any_number_in_the_evidence_abstains(tmp_path: Path) -> None:
+    text = "The CBP One app was ended. The app had been used by migrants to schedule appointments."
+    eng = build_engine(tmp_path, [release("cbp", "CBP One app ended", text, "2025-01-20")], abstain_threshold=0.05)
+    assert eng.answer("How much did the CBP One app cost?", as_of="2026-01-01").abstained
+    assert not eng.answer("What was the CBP One app used for?", as_of="2026-01-01").abstained

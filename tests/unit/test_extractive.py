@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pressbot.embeddings import HashEmbeddings
-from pressbot.extractive import answer_kind, score_sentences, states_kind
+from pressbot.extractive import ScoredSentence, answer_kind, score_sentences, select_sentences, states_kind
 from pressbot.search import SearchResult
 from pressbot.types import Passage, sentences_at
 from tests.support import build_engine, release
@@ -17,14 +17,17 @@ from tests.support import build_engine, release
 @pytest.mark.parametrize(
     ("question", "kind"),
     [
-        ("How many migrants crossed in June?", "number"),
-        ("¿Cuántos acuerdos logró México?", "number"),
+        ("How many migrants crossed in June?", "count"),
+        ("¿Cuántos acuerdos logró México?", "count"),
         ("How much assistance did Blinken announce?", "amount"),
         ("How much did encounters fall?", "number"),
         ("When did the talks resume?", "date"),
         ("Since when has he been on the list?", "date"),
         ("On what date will the crossing open?", "date"),
         ("Which countries receive the program?", None),
+        ("What was Venezuela's inflation rate in 2021?", "share"),
+        ("What share of transits carry U.S. goods?", "share"),
+        ("By how many percentage points were tariffs cut?", "count"),
     ],
 )
 def test_the_kind_of_answer_a_question_asks_for(question: str, kind: str | None) -> None:
@@ -39,6 +42,24 @@ def test_a_year_is_not_a_count_and_a_bare_number_is_not_money() -> None:
     assert states_kind("amount", "Blinken announced $578 million in assistance.")
     assert states_kind("amount", "Se invertirán 180 millones de dólares.")
     assert states_kind("date", "Talks resumed on January 19.") and not states_kind("date", "Talks resumed today.")
+
+
+def test_a_date_or_a_link_is_not_a_count() -> None:
+    assert states_kind("number", "The President mourned the thirteen migrants killed.")
+    assert not states_kind("number", "The Strategy, launched on July 29, 2021, sets priorities.")
+    assert not states_kind("number", "El plan se presentó el 19 de enero.")
+    assert not states_kind("number", "Full report: https://example.org/2021/07/strategy-8.pdf")
+    assert not states_kind("date", "Full report: https://example.org/2021/07/strategy.pdf")
+
+
+def test_money_is_not_a_count_and_a_share_is_a_percentage_or_a_fraction() -> None:
+    assert not states_kind("count", "The Department is purchasing $2.6 million in boat engines.")
+    assert not states_kind("count", "Se invertirán 180 millones de dólares.")
+    assert states_kind("count", "Some 6,070 migrants received $4 million.")
+    assert states_kind("number", "The United States appropriated $3.3 billion.")  # "how much" may be money
+    assert states_kind("share", "72 percent of transits carry U.S. goods.")
+    assert states_kind("share", "One in three people is food-insecure; 50% of children are malnourished.")
+    assert not states_kind("share", "The program reached more than 50,000 at-risk youth.")
 
 
 def _passage(text: str, ends: list[int], n: int = 0, rid: str = "r") -> Passage:
@@ -140,3 +161,92 @@ def test_each_part_of_a_two_part_question_gets_its_sentence(tmp_path: Path) -> N
     assert ans.answer.count("[1]") == 2
     one = engine.answer("Which body authorized the Multinational Security Support mission?", as_of="2025-01-01")
     assert "2,500" not in one.answer
+
+
+def _scored(text: str, passage: Passage, score: float, covers: tuple[str, ...] = ()) -> ScoredSentence:
+    return ScoredSentence(text, passage, score, 0.0, score, frozenset(covers))
+
+
+def test_the_answer_goes_on_with_close_sentences_of_the_same_release_only() -> None:
+    top, other = _passage("x", [1]), _passage("y", [1], rid="o")
+    scored = [
+        _scored("Dr. Sherwood-Randall traveled to Mexico City on June 10.", top, 0.80, ("travel",)),
+        _scored("The Secretary also traveled to Mexico City on June 10.", other, 0.75, ("travel",)),
+        _scored("On June 11, she met President-elect Claudia Sheinbaum.", top, 0.60),
+        _scored("Dr. Sherwood-Randall traveled to Mexico City on June 10, 2024.", top, 0.58),  # says it again
+        _scored("The delegation flew back on June 12.", top, 0.40),  # too far behind
+    ]
+    chosen = select_sentences(scored)
+    assert [s.text for s in chosen] == [scored[0].text, scored[2].text]
+
+
+def test_when_the_best_sentence_lacks_the_number_asked_for_its_release_supplies_it() -> None:
+    top, other = _passage("x", [1]), _passage("y", [1], rid="o")
+    scored = [
+        _scored("The leaders announced a joint investment to reduce deforestation.", top, 0.57),
+        _scored("Another program reached 12,000 farmers.", other, 0.45),
+        _scored("The programs will benefit 540,000 people.", top, 0.36),
+    ]
+    for s in scored:
+        s.has_kind = any(c.isdigit() for c in s.text)
+    chosen = select_sentences(scored)
+    assert [s.text for s in chosen] == [scored[0].text, scored[2].text]
+    scored[2].passage = other  # only the best sentence's release can supply it
+    assert [s.text for s in select_sentences(scored)] == [scored[0].text]
+
+
+def test_another_release_joins_only_for_what_the_best_release_does_not_state() -> None:
+    top, other = _passage("x", [1]), _passage("y", [1], rid="o")
+    best = _scored("A 25% tariff applies to imports from Mexico.", top, 0.83, ("tariff", "mexico"))
+    best.in_release = frozenset({"tariff", "mexico", "addit"})
+    best.in_context = frozenset({"tariff", "mexico", "25"})  # a rate the other release does not state
+    rival = _scored("Additional tariffs on Mexico were adjusted.", other, 0.79, ("addit", "tariff", "mexico"))
+    rival.in_context = frozenset({"addit", "tariff", "mexico"})
+    # the best release states "additional" elsewhere: the rival is another answer, not the rest
+    assert [s.text for s in select_sentences([best, rival])] == [best.text]
+    rival.in_context = frozenset({"addit", "tariff", "mexico", "call"})  # e.g. its title: "... Call with ..."
+    assert [s.text for s in select_sentences([best, rival])] == [best.text, rival.text]
+
+
+def test_a_link_is_not_an_answer() -> None:
+    text = (
+        "Full report here: https://example.org/wp-content/uploads/Migration-Strategy-lines.pdf "
+        "The Migration Strategy is the first strategy of its kind, see https://example.org/strategy-lines."
+    )
+    p = _passage(text, [85, len(text)])
+    scored = score_sentences("What is new about the Migration Strategy lines?", [p], HashEmbeddings(64))
+    assert [s.text for s in scored] == [sentences_at(text, p.sentence_ends)[1]]
+    assert "line" not in scored[0].covers  # only in the link
+
+
+def test_the_release_whose_title_names_what_was_asked_answers_alone() -> None:
+    readout, call = _passage("x", [1]), _passage("y", [1], rid="call")
+    best = _scored("He thanked them for the dialogue with President Lopez Obrador.", readout, 0.58, ("lopez",))
+    best.in_context, best.in_release = frozenset({"lopez"}), frozenset({"lopez", "discuss"})
+    # "Readout of the Call with President Lopez Obrador": the title names the call
+    other = _scored("The two presidents discussed the border.", call, 0.55, ("discuss",))
+    other.in_context = frozenset({"discuss", "lopez", "call"})
+    other.in_release = frozenset({"discuss", "lopez", "call"})
+    assert [s.text for s in select_sentences([best, other])] == [other.text]
+    # the same extra term in the sentence itself, not in the title: both are quoted
+    other.covers = frozenset({"discuss", "call"})
+    assert [s.text for s in select_sentences([best, other])] == [best.text, other.text]
+
+
+def test_a_runner_up_adds_what_its_title_states() -> None:
+    readout, call = _passage("x", [1]), _passage("y", [1], rid="call")
+    best = _scored("He thanked President Lopez Obrador for the dialogue.", readout, 0.51, ("lopez",))
+    best.in_context, best.in_release = frozenset({"lopez"}), frozenset({"lopez"})
+    # the same question terms in the sentence, but its release is "Readout of the Call with ..."
+    other = _scored("President Biden spoke to President Lopez Obrador this afternoon.", call, 0.48, ("lopez",))
+    other.in_context = other.in_release = frozenset({"lopez", "call"})
+    assert [s.text for s in select_sentences([best, other])] == [other.text]
+
+
+def test_a_sentence_knows_what_its_release_and_title_state() -> None:
+    text = "The presidents discussed the border at length. They agreed to meet again in Washington."
+    p = Passage(chunk_id="r:0", release_id="r", text=text, title="Readout of the Call", sentence_ends=[47, len(text)])
+    scored = score_sentences("What did the presidents discuss in their call?", [p], HashEmbeddings(64))
+    agreed = next(s for s in scored if s.text.startswith("They agreed"))
+    assert agreed.covers == frozenset() and agreed.in_context == frozenset({"call"})
+    assert agreed.in_release == frozenset({"call", "discuss", "presid"})
