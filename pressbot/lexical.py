@@ -97,12 +97,15 @@ def _amount_token(match: re.Match[str]) -> str:
     return f" {value.normalize():f} ".replace(".", "_")
 
 
+# combining marks of Latin and other alphabets: what NFKD splits accents into
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
 def _fold(text: str) -> str:
     # accents off ("dólares" == "dolares"), lower case; most text is ASCII and needs no more
     if text.isascii():
         return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text)).lower()
 
 
 def lexical_tokens(text: str) -> list[str]:
