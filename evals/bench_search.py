@@ -167,8 +167,6 @@ class GcPauses:
 
 # --- part 1: latency (runs in a child process per index) ---------------------------------------------
 def measure_latency(data_dir: Path, rounds: int) -> dict[str, Any]:
-    import torch
-
     from pressbot.engine import Engine
 
     t0 = time.perf_counter()
@@ -237,7 +235,7 @@ def measure_latency(data_dir: Path, rounds: int) -> dict[str, Any]:
         "sentence_vectors_stored": stored_before,
         "passage_vectors": index.meta().get("bench_passage_vectors", "real model"),
         "query_model": embedder.name,
-        "torch_threads": torch.get_num_threads(),
+        "model_threads": engine.settings.torch_threads or 1,  # as Engine.from_settings sets them
         "load_s": round(load_s, 1),
         "questions": len(qs),
         "rounds": rounds,
