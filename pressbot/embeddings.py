@@ -144,6 +144,14 @@ class ModelEmbeddings(PressbotEmbeddings):
         return self.encode_query(text).tolist()
 
 
+def _unloadable(model: str, exc: Exception) -> ConfigError:
+    return ConfigError(
+        f"cannot load embedding model {model!r} ({type(exc).__name__}: {exc}). "
+        "Set PRESSBOT_EMBEDDING_MODEL to a local sentence-transformers model path, "
+        f"or leave it unset for the bundled {DEFAULT_MODEL}."
+    )
+
+
 def _load_sentence_transformer(model: str, path: str, device: str = "cpu") -> SentenceTransformer:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub at run time
     from sentence_transformers import SentenceTransformer
@@ -155,11 +163,7 @@ def _load_sentence_transformer(model: str, path: str, device: str = "cpu") -> Se
     try:
         return SentenceTransformer(path, device=device)
     except Exception as exc:  # the library raises many kinds for a bad name or path
-        raise ConfigError(
-            f"cannot load embedding model {model!r} ({type(exc).__name__}: {exc}). "
-            "Set PRESSBOT_EMBEDDING_MODEL to a local sentence-transformers model path, "
-            f"or leave it unset for the bundled {DEFAULT_MODEL}."
-        ) from None
+        raise _unloadable(model, exc) from None
 
 
 class SentenceTransformerEmbeddings(ModelEmbeddings):
@@ -270,11 +274,7 @@ def _model_dir(model: str) -> Path:
 
         return Path(snapshot_download(path, local_files_only=True))
     except Exception as exc:  # noqa: BLE001 - not a local model in any form
-        raise ConfigError(
-            f"cannot load embedding model {model!r} ({type(exc).__name__}: {exc}). "
-            "Set PRESSBOT_EMBEDDING_MODEL to a local sentence-transformers model path, "
-            f"or leave it unset for the bundled {DEFAULT_MODEL}."
-        ) from None
+        raise _unloadable(model, exc) from None
 
 
 def default_cache_dir() -> Path:
