@@ -407,6 +407,7 @@ class Index:
                 lex = lexical_store.load(path, fp)
             except OSError as exc:  # a read-only replica can still serve from memory
                 log.warning("cannot write the lexical copy at %s: %s", path, exc)
+                lex = lexical_store.load(path, fp)  # another process may have written it meanwhile
             if lex is None:  # held in memory only, built the simple way
                 scan = self._scan_with_vectors()
                 rows = ((cid, f"{meta.get('title', '')}\n{doc}", meta, vec) for cid, doc, meta, vec in scan)
