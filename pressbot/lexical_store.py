@@ -25,7 +25,9 @@ import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,7 +40,7 @@ from pressbot.lexical import LexicalIndex, bm25_from_postings, index_tokens
 log = logging.getLogger(__name__)
 
 FORMAT = "3"  # bump when the layout changes: older copies are then rebuilt from Chroma
-_BLOCK_TOKENS = 1 << 20  # tokens per block while building the BM25 matrix (4 MB of ids)
+_BLOCK_TOKENS = 1 << 18  # tokens per block while building the BM25 matrix (1 MB of ids)
 
 Page = tuple[Sequence[str], Sequence[Mapping[str, Any]]]  # chunk ids and their metadata
 Fetch = Callable[[list[str]], Mapping[str, tuple[str, np.ndarray]]]  # ids -> (text, vector)
@@ -198,10 +200,11 @@ class _Writer:
         self.hashes: list[str] = []
         self.sources: list[str] = []
         self.languages: list[str] = []
-        self.dates: list[int] = []
-        self.ptr: list[int] = [0]
-        self.text_ptr: list[int] = [0]
-        self.meta_ptr: list[int] = [0]
+        # compact arrays, not lists of Python ints: they grow with the whole index
+        self.dates = array("i")
+        self.ptr = array("q", [0])
+        self.text_ptr = array("q", [0])
+        self.meta_ptr = array("q", [0])
         self.tokens = open(path / "tokens.i32", "wb")  # noqa: SIM115 - closed in __exit__
         self.vectors = open(path / "vectors.f32", "wb")  # noqa: SIM115
         self.texts = open(path / "texts.bin", "wb")  # noqa: SIM115
@@ -233,8 +236,8 @@ class _Writer:
             self.meta_ptr.append(self.meta_ptr[-1] + len(meta_bytes))
             self.ids.append(cid)
             self.hashes.append(str(meta.get("content_hash", "")))
-            self.sources.append(str(meta.get("source", "")))
-            self.languages.append(str(meta.get("language", "und")))
+            self.sources.append(sys.intern(str(meta.get("source", ""))))  # a few distinct values
+            self.languages.append(sys.intern(str(meta.get("language", "und"))))
             self.dates.append(int(meta.get("date_ord", 0) or 0))
 
     def finish(self, fingerprint: str) -> None:
