@@ -88,6 +88,8 @@ _stemmer = Stemmer.Stemmer("english")
 
 def _amount_token(match: re.Match[str]) -> str:
     whole, frac, scale = match.group(1), match.group(2), match.group(3)
+    if not frac and not scale:  # the common case, a plain number: no Decimal arithmetic
+        return f" {int(whole.replace(',', ''))} "
     # Decimal, not float: 4.1 * 1e6 is 4099999.9999999995 in binary floating point
     value = Decimal(whole.replace(",", "") + ("." + frac if frac else ""))
     if scale:

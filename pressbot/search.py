@@ -86,7 +86,7 @@ def chroma_where(f: Filters) -> dict[str, Any] | None:
 @dataclass
 class SearchResult:
     passages: list[Passage]  # one per release, best first
-    candidates: list[Passage]  # every fused chunk, best first (for answerers that want more)
+    candidates: list[Passage]  # every candidate chunk of those releases, best first (`with_context`)
     timings_ms: dict[str, float]
 
     def with_context(self, per_release: int = 3) -> list[Passage]:
@@ -119,7 +119,7 @@ class Searcher:
         candidates: int = 40,
         dense_weight: float = 1.0,
         lexical_weight: float = 1.0,
-        rescore: int = 16,
+        rescore: int = 12,
     ) -> None:
         self.index = index
         self.rescore = rescore
@@ -141,7 +141,6 @@ class Searcher:
         qvec = query_vector if query_vector is not None else self.index.embedder.encode_query(query)
         t1 = time.perf_counter()
         n = max(self.candidates, 4 * k)
-        fused: dict[str, float] = {}
 
         lex = self.index.lexical()
         mask = lex.mask(
@@ -155,54 +154,72 @@ class Searcher:
         t2 = time.perf_counter()
         hits = lex.search(query, n, mask=mask)
         t3 = time.perf_counter()
-        found = self._passages(lex, list(dict.fromkeys([cid for cid, _ in dense] + [cid for cid, _ in hits])))
+
+        # fusion and ranking run on chunk ids and the copy's arrays; a passage's text and
+        # metadata are read only for the chunks that need them (rescored, or returned)
+        cand: dict[str, _Candidate] = {}
         for rank, (cid, sim) in enumerate(dense):
-            if cid in found:
-                found[cid].dense_rank = rank
-                found[cid].similarity = sim
-                fused[cid] = self.dense_weight / (RRF_K + rank)
-        for rank, (cid, score) in enumerate(hits):
-            if cid in found:
-                found[cid].lexical_rank = rank
-                found[cid].lexical_score = score
-                fused[cid] = fused.get(cid, 0.0) + self.lexical_weight / (RRF_K + rank)
+            c = cand.setdefault(cid, _Candidate(cid))
+            c.dense_rank, c.similarity = rank, sim
+            c.score += self.dense_weight / (RRF_K + rank)
+        for rank, (cid, bm25) in enumerate(hits):
+            c = cand.setdefault(cid, _Candidate(cid))
+            c.lexical_rank, c.lexical_score = rank, bm25
+            c.score += self.lexical_weight / (RRF_K + rank)
+        ids = list(cand)
+        rows = [lex.row_of(cid) for cid in ids]
+        # chunks the copy does not hold (it lags Chroma, or keeps no passages) are read now
+        early = self._passages(lex, [cid for cid, row in zip(ids, rows, strict=True) if row < 0 or not lex.documents])
+        for cid, row in zip(ids, rows, strict=True):
+            if cid in early:
+                d = early[cid].date
+                cand[cid].date_ord = _ord(d) if d else 0
+            elif row >= 0:
+                cand[cid].date_ord = int(lex.date_ord[row])
+            else:
+                del cand[cid]  # gone from Chroma since the search
+        ids = list(cand)
         t4 = time.perf_counter()
 
         focus = (_ord(f.focus_since), _ord(f.focus_until)) if f.focus_since and f.focus_until else None
         weights = {t: lex.idf(t) for t in set(lexical_tokens(query))}
         total = sum(weights.values())
-        ids = list(fused)
-        found = {cid: found[cid] for cid in ids}
         # how much of the question's rare vocabulary ("$180 million", "Otay") each chunk and its
         # title state: ranks alone cannot tell a rare shared term from a common one
         coverage = lex.coverage(weights, ids)
         for cid, cov in zip(ids, coverage, strict=True):
-            p = found[cid]
-            score = fused[cid]
-            if focus and p.date and focus[0] <= _ord(p.date) <= focus[1]:
-                score += FOCUS_BONUS  # inside the window as asked: a nudge, not a filter
+            c = cand[cid]
+            if focus and c.date_ord and focus[0] <= c.date_ord <= focus[1]:
+                c.score += FOCUS_BONUS  # inside the window as asked: a nudge, not a filter
             if total:
-                score += COVERAGE_WEIGHT * float(cov) / total
-            found[cid].score = score
-            found[cid].undated = f.has_window and found[cid].date is None
+                c.score += COVERAGE_WEIGHT * float(cov) / total
+            c.undated = f.has_window and not c.date_ord
         if cache is None:  # the sentence vectors stored at ingest, not the model
             cache = VectorCache(self.index.sentence_vectors)
-        self._rescore_by_sentence(query, qvec, found, weights, cache)
-        # dated matches first when a window is set, then by fused score
-        ordered = sorted(found.values(), key=lambda p: (p.undated, -p.score))
+        top = sorted(cand.values(), key=lambda c: -c.score)[: self.rescore]
+        read = self._read(lex, [c.chunk_id for c in top], cand, early)
+        self._rescore_by_sentence(qvec, [read[c.chunk_id] for c in top], cand, weights, cache)
+        # dated matches first when a window is set, then by fused score; a release is
+        # represented by its best chunk, and returned with its other candidate chunks
+        ordered = sorted(cand.values(), key=lambda c: (c.undated, -c.score))
+        releases = list(dict.fromkeys(c.release_id for c in ordered))[:k]
+        wanted = set(releases)
+        chosen = [c.chunk_id for c in ordered if c.release_id in wanted]
+        read.update(self._read(lex, [cid for cid in chosen if cid not in read], cand, early))
+        candidates = [read[cid] for cid in chosen if cid in read]
         best: dict[str, Passage] = {}
-        for p in ordered:
+        for p in candidates:
             best.setdefault(p.release_id, p)
-        passages = list(best.values())[:k]
+        passages = list(best.values())
         t5 = time.perf_counter()
         timings = {
             "embed_query": (t1 - t0) * 1e3,
             "dense": (t2 - t1) * 1e3,
             "lexical": (t3 - t2) * 1e3,
-            "passages": (t4 - t3) * 1e3,
-            "fuse": (t5 - t4) * 1e3,
+            "fuse": (t4 - t3) * 1e3,
+            "rescore": (t5 - t4) * 1e3,
         }
-        return SearchResult(passages, ordered, timings)
+        return SearchResult(passages, candidates, timings)
 
     def _dense(
         self, qvec: np.ndarray, n: int, f: Filters, lex: LexicalIndex, mask: np.ndarray | None
@@ -225,29 +242,61 @@ class Searcher:
             got.update(zip(more["ids"], zip(more["documents"], more["metadatas"], strict=True), strict=True))  # type: ignore[arg-type]
         return {cid: _passage(cid, *got[cid]) for cid in ids if cid in got}
 
+    def _read(
+        self, lex: LexicalIndex, ids: list[str], cand: dict[str, _Candidate], early: dict[str, Passage]
+    ) -> dict[str, Passage]:
+        """Passages of these candidates with their search scores."""
+        got = {cid: early[cid] for cid in ids if cid in early}
+        got.update(self._passages(lex, [cid for cid in ids if cid not in got]))
+        return {cid: cand[cid].apply(got[cid]) for cid in ids if cid in got}
+
     def _rescore_by_sentence(
         self,
-        query: str,
         qvec: np.ndarray,
-        found: dict[str, Passage],
+        top: list[Passage],
+        cand: dict[str, _Candidate],
         weights: dict[str, float],
-        cache: dict[str, np.ndarray] | None,
+        cache: dict[str, np.ndarray],
     ) -> None:
         """Small-to-big at query time: a chunk holds several sentences, and the one that answers
         is diluted in the chunk's vector (the seed's "$180 million ... Guatemala, Honduras ..."
         sentence has cosine 0.64 to its question, its chunk 0.45). For the best candidates, the
         sentence sharing most of the question's rare terms is embedded alone, and its cosine
         joins the score."""
-        top = sorted(found.values(), key=lambda p: -p.score)[: self.rescore]
         if not top or not weights:
             return
         picks = []
         for p in top:
             sentences = passage_sentences(p) or [p.text]
             picks.append(max(sentences, key=lambda s: _weight_in(weights, s)))
-        vecs = self.index.embedder.encode_cached(picks, {} if cache is None else cache)
+        vecs = self.index.embedder.encode_cached(picks, cache)
         for p, cos in zip(top, vecs @ qvec, strict=True):
-            p.score += SENTENCE_WEIGHT * float(cos)
+            cand[p.chunk_id].score += SENTENCE_WEIGHT * float(cos)
+            p.score = cand[p.chunk_id].score
+
+
+@dataclass
+class _Candidate:
+    """A chunk being ranked, before (and unless) its passage is read."""
+
+    chunk_id: str
+    score: float = 0.0
+    date_ord: int = 0
+    undated: bool = False
+    dense_rank: int | None = None
+    similarity: float | None = None
+    lexical_rank: int | None = None
+    lexical_score: float | None = None
+
+    @property
+    def release_id(self) -> str:
+        return self.chunk_id.rsplit(":", 1)[0]  # chunk ids are "<release id>:<n>"
+
+    def apply(self, p: Passage) -> Passage:
+        p.score, p.undated = self.score, self.undated
+        p.dense_rank, p.similarity = self.dense_rank, self.similarity
+        p.lexical_rank, p.lexical_score = self.lexical_rank, self.lexical_score
+        return p
 
 
 def _weight_in(weights: dict[str, float], text: str) -> float:
