@@ -221,6 +221,8 @@ class _Writer:
                 tokens, vector = self.previous.token_ids(row), self.previous.vector(row)
                 text_bytes = self.previous.text(row)
                 self.reused += 1
+            elif cid not in fetched:
+                continue  # deleted by a writer since its page was read
             else:
                 text, vector = fetched[cid]
                 words = index_tokens(f"{meta.get('title', '')}\n{text}")

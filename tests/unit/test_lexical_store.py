@@ -153,3 +153,18 @@ def test_passages_are_read_from_the_copy(tmp_path: Path) -> None:
     assert list(got) == ["haiti:0", "seed:1"]
     assert got["haiti:0"] == (CHUNKS[2][1], CHUNKS[2][2])  # text and metadata, as Chroma holds them
     assert LexicalIndex.build([(c, t, m) for c, t, m, _ in CHUNKS], "gen-1").passages(["seed:0"]) == {}
+
+
+def test_a_chunk_deleted_between_its_page_and_its_fetch_is_left_out(tmp_path: Path) -> None:
+    chroma = Chroma(CHUNKS)
+    fetch = chroma.fetch
+
+    def racing_fetch(ids: list[str]) -> dict[str, tuple[str, np.ndarray]]:
+        got = dict(fetch(ids))
+        got.pop("haiti:0", None)  # another writer deleted it meanwhile
+        return got
+
+    lexical_store.write(tmp_path / "lex", "gen-1", chroma.pages(), racing_fetch)
+    lex = lexical_store.load(tmp_path / "lex", "gen-1")
+    assert lex is not None and lex.ids == ["seed:0", "seed:1", "ukraine:0"]
+    assert lex.search("Haiti", 3) == []
