@@ -35,6 +35,7 @@ class SocketModeServer:
     def __init__(self) -> None:
         self.connections: list[ServerConnection] = []
         self.received: queue.Queue[tuple[int, dict[str, Any]]] = queue.Queue()  # (connection number, message)
+        self.acks: dict[str, tuple[int, dict[str, Any]]] = {}  # received, not yet waited for
         self._connected = threading.Condition()
         self._server = serve(self._handle, "127.0.0.1", 0)
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-socket-mode", daemon=True)
@@ -73,11 +74,12 @@ class SocketModeServer:
             return self.connections[n - 1]
 
     def wait_ack(self, envelope_id: str, timeout: float = 5) -> tuple[int, dict[str, Any]]:
+        # Bolt acks concurrently: an ack may arrive before the one waited for, and is kept for later
         deadline = time.monotonic() + timeout
-        while True:
+        while envelope_id not in self.acks:
             number, msg = self.received.get(timeout=max(0.01, deadline - time.monotonic()))
-            if msg.get("envelope_id") == envelope_id:
-                return number, msg
+            self.acks[msg.get("envelope_id", "")] = (number, msg)
+        return self.acks.pop(envelope_id)
 
 
 def envelope(envelope_id: str, kind: str, payload: dict[str, Any], retry_attempt: int = 0) -> str:
