@@ -33,7 +33,7 @@ from pressbot import lexical_store
 from pressbot.config import Settings
 from pressbot.embeddings import PressbotEmbeddings
 from pressbot.errors import ConfigError, IndexEmptyError, IndexError_, ModelMismatchError
-from pressbot.lexical import LexicalIndex
+from pressbot.lexical import LexicalIndex, indexed_text
 from pressbot.sentence_vectors import SentenceVectorStore
 from pressbot.types import Chunk, Release
 
@@ -410,7 +410,7 @@ class Index:
                 lex = lexical_store.load(path, fp)  # another process may have written it meanwhile
             if lex is None:  # held in memory only, built the simple way
                 scan = self._scan_with_vectors()
-                rows = ((cid, f"{meta.get('title', '')}\n{doc}", meta, vec) for cid, doc, meta, vec in scan)
+                rows = ((cid, indexed_text(doc, meta), meta, vec) for cid, doc, meta, vec in scan)
                 lex = LexicalIndex.build(rows, fp)
         self._lexical = lex
         return lex

@@ -13,10 +13,9 @@ The copy kept on disk, and how it follows Chroma (the one source of truth), is i
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -120,6 +119,11 @@ def lexical_tokens(text: str) -> list[str]:
 def index_tokens(text: str) -> list[str]:
     """The tokens a chunk is indexed under (a placeholder for a chunk without any)."""
     return lexical_tokens(text) or ["\u2205"]
+
+
+def indexed_text(text: str, meta: Mapping[str, Any]) -> str:
+    """What a chunk is indexed under: its release title (in its metadata), then its text."""
+    return f"{meta.get('title', '')}\n{text}"
 
 
 def bm25_from_postings(
@@ -264,8 +268,7 @@ class LexicalIndex:
         if col is None:
             return np.zeros(0, dtype=np.int64)
         scores = self.bm25.scores  # type: ignore[union-attr]
-        end = scores["indptr"][col + 1] if col + 1 < len(scores["indptr"]) else len(scores["indices"])
-        return np.asarray(scores["indices"][scores["indptr"][col] : end])
+        return np.asarray(scores["indices"][scores["indptr"][col] : scores["indptr"][col + 1]])
 
     def row_of(self, chunk_id: str) -> int:
         """The row of a chunk id, -1 if absent."""
@@ -297,8 +300,7 @@ class LexicalIndex:
         n = len(self.ids)
         if self.bm25 is None or n == 0:
             return 0.0
-        df = len(self._column(token))
-        return math.log((n - df + 0.5) / (df + 0.5) + 1.0)
+        return float(_select_idf_scorer(self.bm25.idf_method)(len(self._column(token)), N=n))
 
     def mask(
         self,

@@ -35,7 +35,7 @@ from typing import Any
 import bm25s
 import numpy as np
 
-from pressbot.lexical import LexicalIndex, bm25_from_postings, index_tokens
+from pressbot.lexical import LexicalIndex, bm25_from_postings, index_tokens, indexed_text
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +225,7 @@ class _Writer:
                 continue  # deleted by a writer since its page was read
             else:
                 text, vector = fetched[cid]
-                words = index_tokens(f"{meta.get('title', '')}\n{text}")
+                words = index_tokens(indexed_text(text, meta))
                 tokens = np.array([self.vocab.setdefault(w, len(self.vocab)) for w in words], dtype=np.int32)
                 text_bytes = text.encode("utf-8")
             meta_bytes = json.dumps(meta).encode("utf-8")
