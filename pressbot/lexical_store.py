@@ -81,12 +81,10 @@ class Documents:
     """The passage text and metadata of each row, memory-mapped and decoded on demand."""
 
     def __init__(self, path: Path, n: int) -> None:
-        self.text_ptr = np.load(path / "text_ptr.npy")
-        self.meta_ptr = np.load(path / "meta_ptr.npy")
-        if len(self.text_ptr) != n + 1 or len(self.meta_ptr) != n + 1:
-            raise ValueError("documents and rows disagree")
-        self.texts = _bytes(path / "texts.bin", int(self.text_ptr[-1]))
-        self.metas = _bytes(path / "metas.bin", int(self.meta_ptr[-1]))
+        self.text_ptr = _offsets(path, "texts.bin", "text_ptr.npy", n)
+        self.meta_ptr = _offsets(path, "metas.bin", "meta_ptr.npy", n)
+        self.texts = _bytes(path / "texts.bin")
+        self.metas = _bytes(path / "metas.bin")
 
     def __call__(self, row: int) -> tuple[str, dict[str, Any]]:
         text = self.texts[self.text_ptr[row] : self.text_ptr[row + 1]].tobytes().decode("utf-8")
@@ -94,9 +92,16 @@ class Documents:
         return text, meta
 
 
-def _bytes(path: Path, size: int) -> np.ndarray:
-    if path.stat().st_size != size:
-        raise ValueError(f"{path.name} and its offsets disagree")
+def _offsets(path: Path, data: str, ptr_name: str, n: int, itemsize: int = 1) -> np.ndarray:
+    """The offsets of n rows into a data file, checked against the rows and the file's size."""
+    ptr = np.load(path / ptr_name)
+    if len(ptr) != n + 1 or (path / data).stat().st_size != itemsize * int(ptr[-1]):
+        raise ValueError(f"{data} and its rows disagree")
+    return ptr
+
+
+def _bytes(path: Path) -> np.ndarray:
+    size = path.stat().st_size
     return np.memmap(path, dtype=np.uint8, mode="r") if size else np.zeros(0, dtype=np.uint8)
 
 
@@ -148,13 +153,9 @@ class _Previous:
         n = len(rows["ids"])
         if n:
             self.vocab = json.loads((path / "bm25" / "vocab.index.json").read_text())
-        self.ptr = np.load(path / "token_ptr.npy")
-        if len(self.ptr) != n + 1 or (path / "tokens.i32").stat().st_size != 4 * int(self.ptr[-1]):
-            raise ValueError("token ids and rows disagree")
+        self.ptr = _offsets(path, "tokens.i32", "token_ptr.npy", n, itemsize=4)
+        self.text_ptr = _offsets(path, "texts.bin", "text_ptr.npy", n)
         self.dim = (path / "vectors.f32").stat().st_size // (4 * n) if n else 0
-        self.text_ptr = np.load(path / "text_ptr.npy")
-        if len(self.text_ptr) != n + 1 or (path / "texts.bin").stat().st_size != int(self.text_ptr[-1]):
-            raise ValueError("texts and rows disagree")
         self.tokens = open(path / "tokens.i32", "rb")  # noqa: SIM115 - closed in __exit__
         self.vectors = open(path / "vectors.f32", "rb")  # noqa: SIM115
         self.texts = open(path / "texts.bin", "rb")  # noqa: SIM115
@@ -173,12 +174,10 @@ class _Previous:
         return self.row_of.get((chunk_id, content_hash))
 
     def token_ids(self, row: int) -> np.ndarray:
-        start, end = int(self.ptr[row]), int(self.ptr[row + 1])
-        return np.frombuffer(os.pread(self.tokens.fileno(), 4 * (end - start), 4 * start), dtype=np.int32)
+        return np.frombuffer(_row_bytes(self.tokens, self.ptr, row, 4), dtype=np.int32)
 
     def text(self, row: int) -> bytes:
-        start, end = int(self.text_ptr[row]), int(self.text_ptr[row + 1])
-        return os.pread(self.texts.fileno(), end - start, start)
+        return _row_bytes(self.texts, self.text_ptr, row, 1)
 
     def vector(self, row: int) -> np.ndarray:
         return np.frombuffer(os.pread(self.vectors.fileno(), 4 * self.dim, 4 * self.dim * row), dtype=np.float32)
@@ -189,6 +188,11 @@ class _Previous:
     def __exit__(self, *exc: object) -> None:
         for f in self._files:
             f.close()
+
+
+def _row_bytes(f: Any, ptr: np.ndarray, row: int, itemsize: int) -> bytes:
+    start, end = int(ptr[row]), int(ptr[row + 1])
+    return os.pread(f.fileno(), itemsize * (end - start), itemsize * start)
 
 
 class _Writer:
