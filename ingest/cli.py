@@ -64,14 +64,14 @@ def register(cli: click.Group, settings_of: Callable[..., Settings]) -> None:
         from ingest.chunking import Chunker
         from ingest.indexer import Indexer
         from ingest.sources import open_source
-        from pressbot.embeddings import build_embeddings
+        from pressbot.embeddings import build_embeddings, set_threads
         from pressbot.index import Index, make_client
-        from pressbot.runtime import quiet_libraries, set_torch_threads
+        from pressbot.runtime import quiet_libraries
 
         settings = settings_of(ctx)
         src = open_source(source, settings, field_map=_field_map(fields), source_name=source_name)
         quiet_libraries()
-        set_torch_threads(settings.torch_threads)
+        set_threads(settings.torch_threads)
         index = Index(make_client(settings), settings, build_embeddings(settings))
         if rebuild:
             index.drop()  # before opening: a rebuild is how a new embedding model replaces the old

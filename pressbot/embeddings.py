@@ -27,6 +27,7 @@ import logging
 import os
 import re
 import shutil
+import sys
 import tempfile
 import warnings
 from collections.abc import Sequence
@@ -53,9 +54,14 @@ _threads: int | None = None  # CPU threads for models built from now on (None: t
 
 
 def set_threads(n: int | None) -> None:
-    """CPU threads of the embedding models built after this call (torch or ONNX Runtime)."""
+    """CPU threads of the embedding model (torch or ONNX Runtime): ONNX sessions and torch models
+    made from now on, and torch's kernels at once if torch is already loaded. One per answering
+    thread: a query embeds a few dozen short sentences, where two threads on two cores gain
+    little and oversubscribe under load. Importing torch is left to the models that need it."""
     global _threads
     _threads = n
+    if n is not None and "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n)
 
 
 class PressbotEmbeddings(Embeddings):

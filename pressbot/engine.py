@@ -52,9 +52,10 @@ class Engine:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Engine:
-        from pressbot.runtime import open_index, set_torch_threads
+        from pressbot.embeddings import set_threads
+        from pressbot.runtime import open_index
 
-        set_torch_threads(settings.torch_threads or 1)
+        set_threads(settings.torch_threads or 1)
         index = open_index(settings)
         chat = None
         if settings.llm:

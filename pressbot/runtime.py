@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 
 from pressbot.config import Settings
-from pressbot.embeddings import PressbotEmbeddings, build_embeddings, set_threads
+from pressbot.embeddings import PressbotEmbeddings, build_embeddings
 from pressbot.index import Index, make_client
 
 
@@ -30,15 +29,6 @@ def quiet_libraries() -> None:
         hf_logging.disable_progress_bar()
     except ImportError:  # transformers is optional for the hash stand-in
         pass
-
-
-def set_torch_threads(n: int | None) -> None:
-    """CPU threads of the embedding model (torch or ONNX Runtime). One per answering thread: a
-    query embeds a few dozen short sentences, where two threads on two cores gain little and
-    oversubscribe under load. Importing torch is left to the models that need it."""
-    set_threads(n)
-    if n is not None and "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(n)
 
 
 def open_index(settings: Settings, *, create: bool = False, embedder: PressbotEmbeddings | None = None) -> Index:
