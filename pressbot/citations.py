@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pressbot.embeddings import PressbotEmbeddings
-from pressbot.lexical import _AMOUNT, _amount_token, lexical_tokens
+from pressbot.lexical import lexical_tokens, number_values
 from pressbot.sentences import passage_sentences, split_sentences
 from pressbot.types import Citation, Passage
 
@@ -62,7 +62,7 @@ def _fold(text: str) -> str:
 
 def facts_of(sentence: str) -> tuple[set[str], set[str]]:
     """(canonical numbers/amounts, names) a sentence states."""
-    numbers = {_amount_token(m).strip() for m in _AMOUNT.finditer(sentence.lower())}
+    numbers = number_values(sentence)
     names = {n for n in _NAME.findall(sentence) if n not in _STOP_NAMES}
     return numbers, names
 
@@ -70,7 +70,7 @@ def facts_of(sentence: str) -> tuple[set[str], set[str]]:
 def supports(passage_text: str, sentence: str) -> bool:
     """The passage states every number and name the sentence states."""
     numbers, names = facts_of(sentence)
-    p_numbers = {_amount_token(m).strip() for m in _AMOUNT.finditer(passage_text.lower())}
+    p_numbers = number_values(passage_text)
     if not numbers <= p_numbers:
         return False
     folded = _fold(passage_text)

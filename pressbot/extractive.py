@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pressbot.embeddings import PressbotEmbeddings
-from pressbot.lexical import lexical_tokens
+from pressbot.lexical import lexical_tokens, number_values, without_numbers
 from pressbot.sentences import passage_sentences
 from pressbot.types import Passage
 
@@ -70,6 +70,8 @@ _MONEY = re.compile(
     rf"[$€£]\s?\d[\d,.]*(\s*({_NUMBER_WORDS}|[mb]n?)\b)?|\b\d[\d,.]*\s*({_NUMBER_WORDS})?\s*(de\s+)?(dollars?|d[oó]lares|euros?)\b",
     re.IGNORECASE,
 )
+_GIVEN = "\x00"  # where a number the question states was: with its currency, it states nothing
+_GIVEN_CURRENCY = re.compile(r"[$€£]?\s?\x00(\s*(de\s+)?(dollars?|d[oó]lares|pesos|usd|euros?)\b)?", re.IGNORECASE)
 _URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.IGNORECASE)
 _DATE = re.compile(rf"\b({_MONTHS})\b|\b(19|20)\d\d\b|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b", re.IGNORECASE)
 _MONEY_Q = re.compile(
@@ -130,8 +132,13 @@ def answer_kind(question: str) -> str | None:
     return None
 
 
-def states_kind(kind: str, sentence: str) -> bool:
+def states_kind(kind: str, sentence: str, given: set[str] | frozenset[str] = frozenset()) -> bool:
+    """The sentence states the kind of answer asked for, with a value other than the `given` ones
+    (the canonical numbers the question itself states: "$180 million" does not answer "How much
+    did the U.S. give to the $180 million program?")."""
     sentence = _URL.sub(" ", sentence)  # ".../2021/07/strategy.pdf" states neither a date nor a count
+    if given:
+        sentence = _GIVEN_CURRENCY.sub(" ", without_numbers(sentence, set(given), _GIVEN))
     if kind == "date":
         return bool(_DATE.search(sentence))
     if kind == "amount":
@@ -175,6 +182,7 @@ def score_sentences(
     sims = svecs @ qvec
     weights = {t: (idf(t) if idf else 1.0) for t in set(lexical_tokens(question))}
     kind = answer_kind(question)
+    given = number_values(question)
     rank = {id(p): i for i, p in enumerate(passages)}
     titles = {id(p): set(lexical_tokens(p.title)) for p in passages}
     # a link's words are not the sentence's
@@ -191,7 +199,7 @@ def score_sentences(
             + W_CONTEXT * _coverage(weights, tokens | titles[id(p)])
             - W_RANK * rank[id(p)]
         )
-        has_kind = kind is None or states_kind(kind, s)
+        has_kind = kind is None or states_kind(kind, s, given)
         if kind is not None:
             score += W_KIND if has_kind else -W_NO_KIND
         if wants_list and _ENUM.search(s):

@@ -98,6 +98,17 @@ def _amount_token(match: re.Match[str]) -> str:
     return f" {value.normalize():f} ".replace(".", "_")
 
 
+def number_values(text: str) -> set[str]:
+    """The canonical value of every number a text states: "$180 million", "180M" and
+    "180,000,000" are all 180000000."""
+    return {_amount_token(m).strip() for m in _AMOUNT.finditer(text)}
+
+
+def without_numbers(text: str, values: set[str], mark: str = " ") -> str:
+    """The text with the numbers of those canonical values replaced by `mark`."""
+    return _AMOUNT.sub(lambda m: mark if _amount_token(m).strip() in values else m.group(0), text)
+
+
 # combining marks of Latin and other alphabets: what NFKD splits accents into
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 

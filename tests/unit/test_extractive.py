@@ -62,6 +62,24 @@ def test_money_is_not_a_count_and_a_share_is_a_percentage_or_a_fraction() -> Non
     assert not states_kind("share", "The program reached more than 50,000 at-risk youth.")
 
 
+def test_a_number_the_question_states_does_not_answer_it() -> None:
+    asked = {"180000000"}  # "How much did the U.S. add to the $180M program?"
+    assert not states_kind("amount", "The program, in which $180 million dollars will be invested, is new.", asked)
+    assert not states_kind("amount", "Se invertirán 180 millones de dólares.", asked)
+    assert states_kind("amount", "The U.S. added $20 million to the $180 million program.", asked)
+    assert not states_kind("count", "Section 353 of the Act names officials.", {"353"})
+    assert states_kind("count", "The Section 353 list identifies 60 individuals.", {"353"})
+
+
+def test_the_question_s_own_number_is_no_evidence() -> None:
+    text = "The development program of $180 million will be invested in the region. Ministers met in Washington."
+    p = _passage(text, [len(text.split(". ")[0]) + 1, len(text)])
+    scored = score_sentences(
+        "How much did the United States itself contribute to the $180 million program?", [p], HashEmbeddings()
+    )
+    assert scored and not any(s.has_kind for s in scored)
+
+
 def _passage(text: str, ends: list[int], n: int = 0, rid: str = "r") -> Passage:
     return Passage(chunk_id=f"{rid}:{n}", release_id=rid, text=text, title="T", sentence_ends=ends)
 
