@@ -181,7 +181,7 @@ class Engine:
             idf = self.index.lexical().idf
             scored = score_sentences(
                 query, passages, self.index.embedder, query_vector=qvec, cache=cache, focus_terms=_focus_terms(f),
-                idf=idf,
+                period=_period(f), idf=idf,
             )
             chosen = select_sentences(scored)
             evidence = _evidence(scored, chosen)
@@ -242,7 +242,8 @@ class Engine:
             if not own or own <= {t for s in chosen + extra for t in s.covers}:
                 continue
             scored = score_sentences(
-                f"{part} {parts[0]}", passages, self.index.embedder, cache=cache, focus_terms=_focus_terms(f), idf=idf
+                f"{part} {parts[0]}", passages, self.index.embedder, cache=cache, focus_terms=_focus_terms(f),
+                period=_period(f), idf=idf,
             )
             taken = {s.text for s in chosen + extra}
             for s in scored:
@@ -317,6 +318,11 @@ def _focus_terms(f: Filters) -> list[str]:
     if (a.month, a.day, b.month, b.day) == (1, 1, 12, 31) and a.year == b.year:
         return [str(a.year)]
     return []
+
+
+def _period(f: Filters) -> tuple[dt.date, dt.date] | None:
+    """The period asked, when the question names one a sentence can name too (`_focus_terms`)."""
+    return (f.focus_since, f.focus_until) if _focus_terms(f) and f.focus_since and f.focus_until else None
 
 
 def _abstention(passages: list[Passage]) -> tuple[str, list[Citation]]:

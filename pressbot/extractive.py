@@ -15,11 +15,13 @@ sentence answers; a sentence of another release joins when it scores close and a
 one's release does not state; the sentences of the answering release that score nearly as well
 follow (no extra citation), and one stating the kind of answer asked for when none does yet. The
 best score is the evidence that decides abstention (PRESSBOT_ABSTAIN_THRESHOLD); an answer
-without the kind asked for (no number for "how many") abstains whatever its score.
+without the kind asked for abstains whatever its score: no number for "how many", only the number
+the question states itself, or no figure stated for the period asked ("how many in 2022?").
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ import numpy as np
 from pressbot.embeddings import PressbotEmbeddings
 from pressbot.lexical import lexical_tokens, number_values, without_numbers
 from pressbot.sentences import passage_sentences
+from pressbot.timewindow import time_windows
 from pressbot.types import Passage
 
 _LIST_Q = re.compile(r"^\s*(which|what|list|name)\b|\b(which|list)\b", re.IGNORECASE)
@@ -117,7 +120,7 @@ def _coverage(weights: dict[str, float], tokens: set[str]) -> float:
 
 
 def answer_kind(question: str) -> str | None:
-    """"date" for when-questions, "amount" for how much money, "count" for how many, "share" for
+    """ "date" for when-questions, "amount" for how much money, "count" for how many, "share" for
     what share / rate / percentage, "number" for other how-much ones, else None."""
     if _DATE_Q.search(question):
         return "date"
@@ -161,8 +164,14 @@ def score_sentences(
     query_vector: np.ndarray | None = None,
     cache: dict[str, np.ndarray] | None = None,
     focus_terms: list[str] | None = None,
+    period: tuple[dt.date, dt.date] | None = None,
     idf: Callable[[str], float] | None = None,
 ) -> list[ScoredSentence]:
+    """Every sentence of the passages, scored for the question, best first. `focus_terms` name
+    the period asked ("2022", "June"); `period` is that period's dates: a figure asked for a
+    period ("how many ... in 2022?") must be one a sentence states for it, by naming it or by
+    coming from a release dated inside it ("this year, 5,000 ..."), else it is no answer: a
+    release of 2023 that gives a total without a year may give one since 2021."""
     sentences: list[tuple[str, Passage]] = []
     seen: set[str] = set()
     follows: dict[str, tuple[str, ...]] = {}
@@ -199,7 +208,10 @@ def score_sentences(
             + W_CONTEXT * _coverage(weights, tokens | titles[id(p)])
             - W_RANK * rank[id(p)]
         )
-        has_kind = kind is None or states_kind(kind, s, given)
+        has_kind = kind is None or (
+            states_kind(kind, s, given)
+            and (kind == "date" or period is None or _dated_in(p, period) or _names_period(s, p, focus_re, period))
+        )
         if kind is not None:
             score += W_KIND if has_kind else -W_NO_KIND
         if wants_list and _ENUM.search(s):
@@ -208,12 +220,34 @@ def score_sentences(
             score += W_PERIOD
         out.append(
             ScoredSentence(
-                s, p, float(sim), ov, score, frozenset(weights.keys() & tokens), follows.get(s, ()), has_kind,
-                frozenset(weights.keys() & (tokens | titles[id(p)])), in_release[id(p)],
+                s,
+                p,
+                float(sim),
+                ov,
+                score,
+                frozenset(weights.keys() & tokens),
+                follows.get(s, ()),
+                has_kind,
+                frozenset(weights.keys() & (tokens | titles[id(p)])),
+                in_release[id(p)],
             )
         )
     out.sort(key=lambda x: -x.score)
     return out
+
+
+def _names_period(sentence: str, p: Passage, focus_re: re.Pattern[str] | None, period: tuple[dt.date, dt.date]) -> bool:
+    """The sentence names a time inside the period asked, read as of its release's date ("last
+    month" in a release of June is May); failing any time it can resolve ("fiscal year 2023"), it
+    names the period's word ("2023")."""
+    windows = list(time_windows(sentence, p.date)) if p.date else []
+    if windows:
+        return any(w.since and w.until and period[0] <= w.since and w.until <= period[1] for w in windows)
+    return bool(focus_re and focus_re.search(sentence))
+
+
+def _dated_in(p: Passage, period: tuple[dt.date, dt.date]) -> bool:
+    return p.date is not None and period[0] <= p.date <= period[1]
 
 
 def _release_terms(

@@ -60,12 +60,12 @@ from __future__ import annotations
 import calendar
 import datetime
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from dateutil.relativedelta import relativedelta
 
-__all__ = ["TimeWindow", "parse_time_window", "strip_time_expression"]
+__all__ = ["TimeWindow", "parse_time_window", "strip_time_expression", "time_windows"]
 
 _ONE_DAY = datetime.timedelta(days=1)
 
@@ -647,20 +647,27 @@ def parse_time_window(
 
     `as_of` anchors relative expressions ("last month"); it defaults to today.
     """
+    return next(time_windows(question, as_of), None)
+
+
+def time_windows(text: str, as_of: datetime.date | None = None) -> Iterator[TimeWindow]:
+    """Every time a text names, none overlapping another: the longest expression first (it is
+    the most specific), ties to the leftmost. A release's sentence read `as_of` its date says
+    which period its "last month" is."""
     if as_of is None:
         as_of = datetime.date.today()
     elif isinstance(as_of, datetime.datetime):
         as_of = as_of.date()
-    candidates = [
-        (m, handler) for pattern, handler in _SHAPES for m in pattern.finditer(question)
-    ]
-    # the longest expression wins (it is the most specific); ties go to the leftmost
+    candidates = [(m, handler) for pattern, handler in _SHAPES for m in pattern.finditer(text)]
     candidates.sort(key=lambda c: (c[0].start() - c[0].end(), c[0].start()))
+    taken: list[tuple[int, int]] = []
     for m, handler in candidates:
+        if any(m.start() < end and start < m.end() for start, end in taken):
+            continue
         window = handler(m, as_of)
         if window is not None and (window.since is not None or window.until is not None):
-            return window
-    return None
+            taken.append((m.start(), m.end()))
+            yield window
 
 
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([?.!,;:])")

@@ -3,6 +3,7 @@ for, lists announced by a colon, and a release read beyond its single best chunk
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,36 @@ def test_a_sentence_without_the_kind_asked_for_loses_to_one_with_it() -> None:
     p = _passage(text, [61, len(text)])
     scored = score_sentences("How many people did the border program reach?", [p], HashEmbeddings(64))
     assert "6,070" in scored[0].text
+
+
+def test_a_figure_asked_for_a_period_is_one_stated_for_it() -> None:
+    """ "How many ... in 2022?": a release of 2023 that gives a total without a year may give one
+    since 2021; the same total in a release of 2022, or naming 2022, answers."""
+    text = "The academy has trained 5,000 police officers. Training continues with new partners."
+    ends = [len(text.split(". ")[0]) + 1, len(text)]
+    asked = (dt.date(2022, 1, 1), dt.date(2022, 12, 31))
+
+    def has_kind(p: Passage) -> bool:
+        scored = score_sentences("How many police officers were trained?", [p], HashEmbeddings(64), period=asked)
+        return any(s.has_kind for s in scored)
+
+    assert not has_kind(
+        Passage(chunk_id="a:0", release_id="a", text=text, title="T", sentence_ends=ends, date=dt.date(2023, 6, 1))
+    )
+    assert has_kind(
+        Passage(chunk_id="b:0", release_id="b", text=text, title="T", sentence_ends=ends, date=dt.date(2022, 6, 1))
+    )
+    named = "Last year the academy trained 5,000 police officers. Training continues with new partners."
+    assert has_kind(
+        Passage(
+            chunk_id="c:0",
+            release_id="c",
+            text=named,
+            title="T",
+            sentence_ends=[len(named.split(". ")[0]) + 1, len(named)],
+            date=dt.date(2023, 2, 1),
+        )
+    )
 
 
 def test_a_sentence_announcing_a_list_brings_its_items() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import pressbot.timewindow as timewindow
-from pressbot.timewindow import TimeWindow, parse_time_window, strip_time_expression
+from pressbot.timewindow import TimeWindow, parse_time_window, strip_time_expression, time_windows
 
 D = dt.date
 MAR_10_2025 = D(2025, 3, 10)  # a Monday
@@ -231,6 +231,18 @@ def test_label_and_json():
     w = parse_time_window("before 2023", MAR_10_2025)
     assert w.label() == "until 31 December 2022"
     assert parse_time_window("on January 22, 2024", MAR_10_2025).label() == "22 January 2024"
+
+
+def test_every_time_a_text_names_read_as_of_its_date():
+    text = "Agents caught 8,725 migrants last month, down from 62,000 in May 2024."
+    found = [(w.since, w.until, w.text) for w in time_windows(text, D(2025, 6, 20))]
+    assert found == [
+        (D(2024, 5, 1), D(2024, 5, 31), "in May 2024"),  # the longest first
+        (D(2025, 5, 1), D(2025, 5, 31), "last month"),
+    ]
+    assert list(time_windows("The program reached 6,070 people.", MAR_10_2025)) == []
+    # overlapping readings of one expression count once: "June 2021" inside "in June 2021"
+    assert [w.text for w in time_windows("It began in June 2021.", MAR_10_2025)] == ["in June 2021"]
 
 
 def test_window_is_frozen():
