@@ -16,7 +16,8 @@ one's release does not state; the sentences of the answering release that score 
 follow (no extra citation), and one stating the kind of answer asked for when none does yet. The
 best score is the evidence that decides abstention (PRESSBOT_ABSTAIN_THRESHOLD); an answer
 without the kind asked for abstains whatever its score: no number for "how many", only the number
-the question states itself, or no figure stated for the period asked ("how many in 2022?").
+the question states itself, no figure stated for the period asked ("how many in 2022?"), or a
+release that never states a number the question names ("the 1944 Water Treaty").
 """
 
 from __future__ import annotations
@@ -68,6 +69,13 @@ _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december|enero|febrero|"
     "marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre"
 )
+# a bare whole number after a capitalised word (not a month: "March 2025" is a date) or before one,
+# or joined to a word by a hyphen; not money ("$180") nor a share ("4%")
+_NAMED_NUMBER = re.compile(
+    rf"(?<![\w$€£.,-])(?!(?i:{_MONTHS})\b)[A-Z][\w.]*\s+(?P<a>\d+)(?![\w.,%-])(?!\s+(?:million|billion|percent))"
+    r"|(?<![\w$€£.,-])(?P<b>\d+)(?![\w.,%-])(?=\s+[A-Z])"
+    r"|(?<=[A-Za-z]-)(?P<c>\d+)\b|\b(?P<d>\d+)(?=-[A-Za-z])"
+)
 _DAY_OF_MONTH = re.compile(rf"\b({_MONTHS})\.? \d{{1,2}}\b|\b\d{{1,2}} (de )?({_MONTHS})\b", re.IGNORECASE)
 _MONEY = re.compile(
     rf"[$€£]\s?\d[\d,.]*(\s*({_NUMBER_WORDS}|[mb]n?)\b)?|\b\d[\d,.]*\s*({_NUMBER_WORDS})?\s*(de\s+)?(dollars?|d[oó]lares|euros?)\b",
@@ -108,7 +116,8 @@ class ScoredSentence:
     covers: frozenset[str] = frozenset()  # the question terms it states
     # the sentences after it in its passage, when it announces a list ("... five pillars:")
     items: tuple[str, ...] = ()
-    # it states the kind of answer asked for (a number for "how many"); True when none is asked
+    # it can answer: it states the kind of answer asked for (a number for "how many"; any sentence
+    # when none is asked), and its release states the numbers the question names ("Section 353")
     has_kind: bool = True
     in_context: frozenset[str] = frozenset()  # the question terms it or its release's title states
     in_release: frozenset[str] = frozenset()  # the question terms its release states anywhere
@@ -117,6 +126,16 @@ class ScoredSentence:
 def _coverage(weights: dict[str, float], tokens: set[str]) -> float:
     total = sum(weights.values())
     return sum(w for t, w in weights.items() if t in tokens) / total if total else 0.0
+
+
+def named_numbers(question: str) -> set[str]:
+    """The numbers that are part of a name in the question ("the 1944 Water Treaty", "Section 353",
+    "COVID-19"), canonical. A release that never states one is about something else: another
+    treaty, another section."""
+    found: set[str] = set()
+    for m in _NAMED_NUMBER.finditer(question):
+        found |= number_values(m.group("a") or m.group("b") or m.group("c") or m.group("d"))
+    return found
 
 
 def answer_kind(question: str) -> str | None:
@@ -192,6 +211,7 @@ def score_sentences(
     weights = {t: (idf(t) if idf else 1.0) for t in set(lexical_tokens(question))}
     kind = answer_kind(question)
     given = number_values(question)
+    named = named_numbers(question)
     rank = {id(p): i for i, p in enumerate(passages)}
     titles = {id(p): set(lexical_tokens(p.title)) for p in passages}
     # a link's words are not the sentence's
@@ -208,11 +228,12 @@ def score_sentences(
             + W_CONTEXT * _coverage(weights, tokens | titles[id(p)])
             - W_RANK * rank[id(p)]
         )
-        has_kind = kind is None or (
-            states_kind(kind, s, given)
+        has_kind = named <= in_release[id(p)] and (
+            kind is None
+            or states_kind(kind, s, given)
             and (kind == "date" or period is None or _dated_in(p, period) or _names_period(s, p, focus_re, period))
         )
-        if kind is not None:
+        if kind is not None or not has_kind:
             score += W_KIND if has_kind else -W_NO_KIND
         if wants_list and _ENUM.search(s):
             score += W_BONUS

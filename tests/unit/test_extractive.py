@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from pressbot.embeddings import HashEmbeddings
-from pressbot.extractive import ScoredSentence, answer_kind, score_sentences, select_sentences, states_kind
+from pressbot.extractive import (
+    ScoredSentence,
+    answer_kind,
+    named_numbers,
+    score_sentences,
+    select_sentences,
+    states_kind,
+)
 from pressbot.search import SearchResult
 from pressbot.types import Passage, sentences_at
 from tests.support import build_engine, release
@@ -90,6 +97,32 @@ def test_a_sentence_without_the_kind_asked_for_loses_to_one_with_it() -> None:
     p = _passage(text, [61, len(text)])
     scored = score_sentences("How many people did the border program reach?", [p], HashEmbeddings(64))
     assert "6,070" in scored[0].text
+
+
+@pytest.mark.parametrize(
+    ("question", "named"),
+    [
+        ("What was agreed under the 1944 Water Treaty?", {"1944"}),
+        ("How many were named on the Section 353 list?", {"353"}),
+        ("How many COVID-19 doses were sent?", {"19"}),
+        ("Who is exempt from Title 42 expulsions?", {"42"}),
+        ("What changed after the March 2025 adjustment?", set()),  # a date
+        ("Which countries receive Mexico's $180 million program?", set()),  # money
+        ("What happened in the first 12 months?", set()),
+    ],
+)
+def test_numbers_that_are_part_of_a_name(question: str, named: set[str]) -> None:
+    assert named_numbers(question) == named
+
+
+def test_a_release_that_never_states_the_named_number_is_about_something_else() -> None:
+    other = "The Commission implements water treaties between the United States and Mexico."
+    same = "Under the 1944 Water Treaty, Mexico agreed to deliver water to the United States."
+    q = "What did the United States and Mexico agree about water under the 1944 Water Treaty?"
+    scored = score_sentences(q, [_passage(other, [len(other)], rid="a")], HashEmbeddings(64))
+    assert not scored[0].has_kind
+    scored = score_sentences(q, [_passage(same, [len(same)], rid="b")], HashEmbeddings(64))
+    assert scored[0].has_kind
 
 
 def test_a_figure_asked_for_a_period_is_one_stated_for_it() -> None:
