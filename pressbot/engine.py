@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import logging
-import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 from pressbot.citations import check_answer
 from pressbot.config import Settings
 from pressbot.errors import QueryError
-from pressbot.extractive import ScoredSentence, score_sentences, select_sentences
+from pressbot.extractive import ScoredSentence, question_parts, score_sentences, select_sentences
 from pressbot.index import Index, ReleaseRecord
 from pressbot.lexical import lexical_tokens
 from pressbot.search import Filters, Searcher, SearchResult
@@ -292,19 +291,6 @@ def _window_text(f: Filters) -> str:
     if f.until:
         return f"Releases dated until {f.until.isoformat()}"
     return ""
-
-
-_NEXT_PART = re.compile(
-    r",?\s+(?:and|y)\s+(?=(?:how|what|which|who|whom|when|where|why|cu[aá]nt\w*|qu[eé]|qui[eé]n|cu[aá]ndo|d[oó]nde)\b)",
-    re.IGNORECASE,
-)
-
-
-def question_parts(question: str) -> list[str]:
-    """The questions a question asks: "How much ..., and how many ...?" is two."""
-    parts = [p.strip(" ,;?¿") for p in _NEXT_PART.split(question)]
-    # "Which countries and which companies joined?" asks one thing of two subjects
-    return parts if len(parts) > 1 and all(len(p.split()) >= 3 for p in parts) else [question]
 
 
 def _focus_terms(f: Filters) -> list[str]:

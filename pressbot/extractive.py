@@ -15,14 +15,15 @@ sentence answers; a sentence of another release joins when it scores close and a
 one's release does not state; the sentences of the answering release that score nearly as well
 follow (no extra citation), and one stating the kind of answer asked for when none does yet. The
 best score is the evidence that decides abstention (PRESSBOT_ABSTAIN_THRESHOLD); an answer
-without the kind asked for abstains whatever its score: no number for "how many", only the number
-the question states itself, no figure stated for the period asked ("how many in 2022?"), or a
+without the kind asked for abstains whatever its score: no number for "how many" (nor one of
+something else: "26,000 jobs" for "how many Guatemalans"), only the number the question states, no figure stated for the period asked ("how many in 2022?"), or a
 release that never states a number the question names ("the 1944 Water Treaty").
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -81,6 +82,16 @@ _MONEY = re.compile(
     rf"[$€£]\s?\d[\d,.]*(\s*({_NUMBER_WORDS}|[mb]n?)\b)?|\b\d[\d,.]*\s*({_NUMBER_WORDS})?\s*(de\s+)?(dollars?|d[oó]lares|euros?)\b",
     re.IGNORECASE,
 )
+_COUNTED = re.compile(r"\b(?:how many|cu[aá]nt[oa]s)\s+((?:[\w’'-]+\s+){0,2}[\w’'-]+)", re.IGNORECASE)
+# where the counted words end: an auxiliary, a preposition ("officers | of the police")
+_COUNTED_STOP = frozenset({
+    "did", "do", "does", "were", "was", "are", "is", "have", "has", "had", "will", "would", "can", "could",
+    "should", "may", "might", "of", "in", "on", "at", "for", "from", "to", "by", "with", "under", "over",
+    "during", "since", "per", "that", "who", "which",
+    "de", "en", "se", "ha", "han", "hay", "hubo", "fueron", "son", "por", "para", "con",
+})  # fmt: skip
+_COUNTED_WINDOW = 4  # words after a number that may name what it counts
+_PEOPLE = frozenset(lexical_tokens("people persons individuals personas"))
 _GIVEN = "\x00"  # where a number the question states was: with its currency, it states nothing
 _GIVEN_CURRENCY = re.compile(r"[$€£]?\s?\x00(\s*(de\s+)?(dollars?|d[oó]lares|pesos|usd|euros?)\b)?", re.IGNORECASE)
 _URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.IGNORECASE)
@@ -138,6 +149,19 @@ def named_numbers(question: str) -> set[str]:
     return found
 
 
+_NEXT_PART = re.compile(
+    r",?\s+(?:and|y)\s+(?=(?:how|what|which|who|whom|when|where|why|cu[aá]nt\w*|qu[eé]|qui[eé]n|cu[aá]ndo|d[oó]nde)\b)",
+    re.IGNORECASE,
+)
+
+
+def question_parts(question: str) -> list[str]:
+    """The questions a question asks: "How much ..., and how many ...?" is two."""
+    parts = [p.strip(" ,;?¿") for p in _NEXT_PART.split(question)]
+    # "Which countries and which companies joined?" asks one thing of two subjects
+    return parts if len(parts) > 1 and all(len(p.split()) >= 3 for p in parts) else [question]
+
+
 def answer_kind(question: str) -> str | None:
     """ "date" for when-questions, "amount" for how much money, "count" for how many, "share" for
     what share / rate / percentage, "number" for other how-much ones, else None."""
@@ -154,10 +178,13 @@ def answer_kind(question: str) -> str | None:
     return None
 
 
-def states_kind(kind: str, sentence: str, given: set[str] | frozenset[str] = frozenset()) -> bool:
+def states_kind(
+    kind: str, sentence: str, given: set[str] | frozenset[str] = frozenset(), counted: frozenset[str] = frozenset()
+) -> bool:
     """The sentence states the kind of answer asked for, with a value other than the `given` ones
     (the canonical numbers the question itself states: "$180 million" does not answer "How much
-    did the U.S. give to the $180 million program?")."""
+    did the U.S. give to the $180 million program?"); a count, of what is `counted` when that is
+    known ("26,000 jobs" does not answer "How many Guatemalans were deported?")."""
     sentence = _URL.sub(" ", sentence)  # ".../2021/07/strategy.pdf" states neither a date nor a count
     if given:
         sentence = _GIVEN_CURRENCY.sub(" ", without_numbers(sentence, set(given), _GIVEN))
@@ -172,7 +199,42 @@ def states_kind(kind: str, sentence: str, given: set[str] | frozenset[str] = fro
     sentence = _DAY_OF_MONTH.sub(" ", sentence)
     if kind == "count":
         sentence = _MONEY.sub(" ", sentence)
-    return any(not _YEAR.fullmatch(m.group(0).strip(".,")) for m in _NUMBER.finditer(sentence))
+    return any(
+        not _YEAR.fullmatch(m.group(0).strip(".,")) and (not counted or _counts(sentence[m.end() :], counted))
+        for m in _NUMBER.finditer(sentence)
+    )
+
+
+def counted_terms(question: str) -> frozenset[str]:
+    """What "how many" counts, as lexical tokens: "How many officers of the Haitian National
+    Police ...?" counts officers; the words after it up to a verb's auxiliary or a preposition."""
+    m = _COUNTED.search(question)
+    if not m:
+        return frozenset()
+    words = []
+    for w in m.group(1).split():
+        if w.lower() in _COUNTED_STOP:
+            break
+        words.append(w)
+    return frozenset(lexical_tokens(" ".join(words)))
+
+
+def _counts(after: str, counted: frozenset[str]) -> bool:
+    """The words right after a number name what is counted ("5,000 civilian police", "12 mil 498
+    migrantes"); one word of a kind as the other ("Cubans" and "Cuba"), and for "people" any word
+    for people, will do."""
+    following = lexical_tokens(" ".join(after.split()[:_COUNTED_WINDOW]))
+    if counted & _PEOPLE and any(t in _PEOPLE for t in following):
+        return True
+    return any(_same_word(a, b) for a in counted for b in following)
+
+
+def _same_word(a: str, b: str) -> bool:
+    """Stems of one word: equal, or one extends the other ("cuba"/"cuban", "mexico"/"mexican")."""
+    if a == b:
+        return True
+    common = len(os.path.commonprefix([a, b]))
+    return common >= 4 and common >= min(len(a), len(b)) - 1
 
 
 def score_sentences(
@@ -209,9 +271,12 @@ def score_sentences(
     svecs = embedder.encode_cached([s for s, _ in sentences], {} if cache is None else cache)
     sims = svecs @ qvec
     weights = {t: (idf(t) if idf else 1.0) for t in set(lexical_tokens(question))}
-    kind = answer_kind(question)
+    # the first part's kind: "What percentage drop ..., and how many people ...?" asks first for a
+    # share (the engine looks for each later part's answer on its own)
+    kind = answer_kind(question_parts(question)[0])
     given = number_values(question)
     named = named_numbers(question)
+    counted = counted_terms(question) if kind == "count" else frozenset()
     rank = {id(p): i for i, p in enumerate(passages)}
     titles = {id(p): set(lexical_tokens(p.title)) for p in passages}
     # a link's words are not the sentence's
@@ -230,7 +295,7 @@ def score_sentences(
         )
         has_kind = named <= in_release[id(p)] and (
             kind is None
-            or states_kind(kind, s, given)
+            or states_kind(kind, s, given, counted)
             and (kind == "date" or period is None or _dated_in(p, period) or _names_period(s, p, focus_re, period))
         )
         if kind is not None or not has_kind:

@@ -12,6 +12,7 @@ from pressbot.embeddings import HashEmbeddings
 from pressbot.extractive import (
     ScoredSentence,
     answer_kind,
+    counted_terms,
     named_numbers,
     score_sentences,
     select_sentences,
@@ -97,6 +98,28 @@ def test_a_sentence_without_the_kind_asked_for_loses_to_one_with_it() -> None:
     p = _passage(text, [61, len(text)])
     scored = score_sentences("How many people did the border program reach?", [p], HashEmbeddings(64))
     assert "6,070" in scored[0].text
+
+
+def test_a_count_counts_what_was_asked() -> None:
+    assert counted_terms("How many officers of the Haitian National Police did the U.S. train?") == {"offic"}
+    assert counted_terms("¿Cuántos migrantes presionaban la frontera?") >= {"migrant"}
+    assert counted_terms("What did the ministers agree?") == frozenset()
+    guatemalans = counted_terms("How many Guatemalans were deported by air?")
+    assert not states_kind("count", "Guatemalan businesses created more than 26,000 jobs.", counted=guatemalans)
+    assert states_kind("count", "More than 13,000 Guatemalans were deported.", counted=guatemalans)
+    assert states_kind("count", "Flights returned 5,000 Guatemala nationals.", counted=guatemalans)  # one stem
+    people = counted_terms("How many people from Honduras will the program protect?")
+    assert states_kind("count", "It will protect as many as 100,000 individuals.", counted=people)
+    assert not states_kind("count", "It opened 12 new offices.", counted=people)
+    migrantes = counted_terms("¿Cuántos migrantes?")
+    assert states_kind("count", "hubo una presión de 12 mil 498 migrantes", counted=migrantes)
+
+
+def test_the_first_part_of_a_two_part_question_sets_the_kind() -> None:
+    text = "The initiative achieved a 95 percent drop in border encounters. Ministers met again."
+    p = _passage(text, [len(text.split(". ")[0]) + 1, len(text)])
+    q = "What percentage drop in encounters did the initiative achieve, and how many people came legally under it?"
+    assert score_sentences(q, [p], HashEmbeddings(64))[0].has_kind  # a share; the count is the second part's
 
 
 @pytest.mark.parametrize(
@@ -211,7 +234,7 @@ def test_the_answer_can_come_from_another_chunk_of_the_release_that_matched(tmp_
 
 
 def test_a_two_part_question_is_two_questions() -> None:
-    from pressbot.engine import question_parts
+    from pressbot.extractive import question_parts
 
     assert question_parts("How much will the program invest, and how many agreements were reached?") == [
         "How much will the program invest",
