@@ -16,8 +16,9 @@ one's release does not state; the sentences of the answering release that score 
 follow (no extra citation), and one stating the kind of answer asked for when none does yet. The
 best score is the evidence that decides abstention (PRESSBOT_ABSTAIN_THRESHOLD); an answer
 without the kind asked for abstains whatever its score: no number for "how many" (nor one of
-something else: "26,000 jobs" for "how many Guatemalans"), only the number the question states, no figure stated for the period asked ("how many in 2022?"), or a
-release that never states a number the question names ("the 1944 Water Treaty").
+something else: "26,000 jobs" for "how many Guatemalans"), only the number the question states,
+no figure stated for the period asked ("how many in 2022?"), or a release that never states a
+number the question names ("the 1944 Water Treaty").
 """
 
 from __future__ import annotations
