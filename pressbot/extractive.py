@@ -17,8 +17,9 @@ follow (no extra citation), and one stating the kind of answer asked for when no
 best score is the evidence that decides abstention (PRESSBOT_ABSTAIN_THRESHOLD); an answer
 without the kind asked for abstains whatever its score: no number for "how many" (nor one of
 something else: "26,000 jobs" for "how many Guatemalans"), only the number the question states,
-no figure stated for the period asked ("how many in 2022?"), or a release that never states a
-number the question names ("the 1944 Water Treaty").
+no figure stated for the period asked ("how many in 2022?"), a release that never states a
+number the question names ("the 1944 Water Treaty"), or, for "Who is X's ambassador to Y?", a
+sentence that does not name that role whole.
 """
 
 from __future__ import annotations
@@ -93,6 +94,14 @@ _COUNTED_STOP = frozenset({
 })  # fmt: skip
 _COUNTED_WINDOW = 4  # words after a number that may name what it counts
 _PEOPLE = frozenset(lexical_tokens("people persons individuals personas"))
+# "Who is Mexico's ambassador to Guatemala?": a question for whoever holds a role
+# (the role opens with an article or a name: "Who was named the envoy?" asks about an act)
+_ROLE_Q = re.compile(
+    r"^\W*(?i:who|qui[eé]n(?:es)?)\s+(?i:is|was|are|were|es|era|fue|son)\s+"
+    r"(?P<role>(?:(?i:the|a|an|el|la|los|las)\s|[A-Z])[^?]+)\??\s*$"
+)
+_US = re.compile(r"\bU\.\s?S\.(?:\s?A\.)?|\bUSA?\b")
+_ROLE_SLACK = 2  # other words among the role's own: "the Ambassador of Colombia, Mr. X, to the United States"
 _GIVEN = "\x00"  # where a number the question states was: with its currency, it states nothing
 _GIVEN_CURRENCY = re.compile(r"[$€£]?\s?\x00(\s*(de\s+)?(dollars?|d[oó]lares|pesos|usd|euros?)\b)?", re.IGNORECASE)
 _URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.IGNORECASE)
@@ -129,7 +138,8 @@ class ScoredSentence:
     # the sentences after it in its passage, when it announces a list ("... five pillars:")
     items: tuple[str, ...] = ()
     # it can answer: it states the kind of answer asked for (a number for "how many"; any sentence
-    # when none is asked), and its release states the numbers the question names ("Section 353")
+    # when none is asked), names the role a "Who is ...?" asks about, and its release states the
+    # numbers the question names ("Section 353")
     has_kind: bool = True
     in_context: frozenset[str] = frozenset()  # the question terms it or its release's title states
     in_release: frozenset[str] = frozenset()  # the question terms its release states anywhere
@@ -230,6 +240,43 @@ def _counts(after: str, counted: frozenset[str]) -> bool:
     return any(_same_word(a, b) for a in counted for b in following)
 
 
+def role_terms(question: str) -> tuple[str, ...]:
+    """The words of the role a "Who is ...?" question asks about ("mexico", "ambassador",
+    "guatemala"), or () for other questions."""
+    m = _ROLE_Q.match(question)
+    return tuple(dict.fromkeys(_role_tokens(m.group("role")))) if m else ()
+
+
+def _role_tokens(text: str) -> list[str]:
+    # "U.S." and "United States" are one name; one-letter tokens (the possessive's "s") are none
+    return [t for t in lexical_tokens(_US.sub(" United States ", text)) if len(t) > 1]
+
+
+def states_role(sentence: str, role: tuple[str, ...]) -> bool:
+    """The sentence names the whole role together: "Mexico's ambassador to Guatemala" is not
+    answered by "Ambassador Roberta Jacobson will travel to Mexico", nor by a list that names an
+    ambassador to Costa Rica and, further on, Colombia's foreign minister."""
+    tokens = _role_tokens(sentence)
+    hits = [[i for i, t in enumerate(tokens) if _same_word(r, t)] for r in role]
+    if not all(hits):
+        return False
+    # the shortest stretch of the sentence holding one of each: a window sweep over their positions
+    events = sorted((i, k) for k, positions in enumerate(hits) for i in positions)
+    count: dict[int, int] = {}
+    start = 0
+    best = len(tokens)
+    for i, k in events:
+        count[k] = count.get(k, 0) + 1
+        while len(count) == len(role):
+            j, kj = events[start]
+            best = min(best, i - j + 1)
+            count[kj] -= 1
+            if not count[kj]:
+                del count[kj]
+            start += 1
+    return best <= len(role) + _ROLE_SLACK
+
+
 def _same_word(a: str, b: str) -> bool:
     """Stems of one word: equal, or one extends the other ("cuba"/"cuban", "mexico"/"mexican")."""
     if a == b:
@@ -278,6 +325,7 @@ def score_sentences(
     given = number_values(question)
     named = named_numbers(question)
     counted = counted_terms(question) if kind == "count" else frozenset()
+    role = role_terms(question)
     rank = {id(p): i for i, p in enumerate(passages)}
     titles = {id(p): set(lexical_tokens(p.title)) for p in passages}
     # a link's words are not the sentence's
@@ -294,7 +342,7 @@ def score_sentences(
             + W_CONTEXT * _coverage(weights, tokens | titles[id(p)])
             - W_RANK * rank[id(p)]
         )
-        has_kind = named <= in_release[id(p)] and (
+        has_kind = named <= in_release[id(p)] and (not role or states_role(s, role)) and (
             kind is None
             or states_kind(kind, s, given, counted)
             and (kind == "date" or period is None or _dated_in(p, period) or _names_period(s, p, focus_re, period))

@@ -14,9 +14,11 @@ from pressbot.extractive import (
     answer_kind,
     counted_terms,
     named_numbers,
+    role_terms,
     score_sentences,
     select_sentences,
     states_kind,
+    states_role,
 )
 from pressbot.search import SearchResult
 from pressbot.types import Passage, sentences_at
@@ -113,6 +115,26 @@ def test_a_count_counts_what_was_asked() -> None:
     assert not states_kind("count", "It opened 12 new offices.", counted=people)
     migrantes = counted_terms("¿Cuántos migrantes?")
     assert states_kind("count", "hubo una presión de 12 mil 498 migrantes", counted=migrantes)
+
+
+def test_a_who_is_question_is_answered_by_the_role_named_whole() -> None:
+    assert role_terms("Who is Mexico's ambassador to Guatemala?") == ("mexico", "ambassador", "guatemala")
+    assert role_terms("Who was named the State Department's envoy for Haiti?") == ()  # an act, not a role
+    assert role_terms("Who led the delegation?") == ()
+    us_to_mexico = role_terms("Who is the U.S. ambassador to Mexico?")
+    assert states_role("U.S. Ambassador to Mexico Ken Salazar met the President.", us_to_mexico)
+    assert states_role("Ken Salazar, Ambassador of the United States to Mexico, spoke.", us_to_mexico)
+    assert not states_role("Ambassador Roberta Jacobson will travel to Mexico on March 22.", us_to_mexico)
+    colombia_to_us = role_terms("Who was Colombia's ambassador to the United States?")
+    assert states_role("Colombian Ambassador to the U.S. Juan Carlos Pinzon attended.", colombia_to_us)
+    # the U.S. ambassador in Colombia is another role
+    assert not states_role(
+        "Mr. Palmieri will serve at the U.S. Embassy in Bogota, Colombia, upon the departure of Ambassador Goldberg.",
+        colombia_to_us,
+    )
+    q = "Who is Mexico's ambassador to Guatemala?"
+    text = "Ambassador Roberta Jacobson will travel to Mexico and Guatemala on March 22."
+    assert not score_sentences(q, [_passage(text, [len(text)])], HashEmbeddings(64))[0].has_kind
 
 
 def test_the_first_part_of_a_two_part_question_sets_the_kind() -> None:
