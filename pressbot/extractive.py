@@ -42,6 +42,7 @@ _LIST_Q = re.compile(r"^\s*(which|what|list|name)\b|\b(which|list)\b", re.IGNORE
 _ENUM = re.compile(r"(?:[A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*)*, ){2,}")
 _NUMERIC_Q = re.compile(
     r"\b(how many|how much|what (share|percentage|percent|proportion|number|amount|value|total|sum|cost|rate)"
+    r"|what (is|was|were|are|will be) the (total |overall )?(number|amount|sum|total) of"
     r"|cu[aá]nt[oa]s?)\b",
     re.IGNORECASE,
 )
@@ -100,6 +101,13 @@ _ROLE_Q = re.compile(
     r"^\W*(?i:who|qui[eé]n(?:es)?)\s+(?i:is|was|are|were|es|era|fue|son)\s+"
     r"(?P<role>(?:(?i:the|a|an|el|la|los|las)\s|[A-Z])[^?]+)\??\s*$"
 )
+# the role ends where a clause about when or which begins: "the U.S. ambassador to Costa Rica | when
+# the arrangement was announced"
+_ROLE_END = re.compile(
+    r",|\s(?:when|while|after|before|during|since|until|who|that|which|whose|according|as of|at the time|cuando"
+    r"|mientras|después|antes|durante|desde|hasta|que|quien|según)\b",
+    re.IGNORECASE,
+)
 _US = re.compile(r"\bU\.\s?S\.(?:\s?A\.)?|\bUSA?\b")
 _ROLE_SLACK = 2  # other words among the role's own: "the Ambassador of Colombia, Mr. X, to the United States"
 _GIVEN = "\x00"  # where a number the question states was: with its currency, it states nothing
@@ -108,12 +116,17 @@ _URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.IGNORECASE)
 _DATE = re.compile(rf"\b({_MONTHS})\b|\b(19|20)\d\d\b|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b", re.IGNORECASE)
 _MONEY_Q = re.compile(
     r"\bhow much\b.*\b(money|fund\w*|financ\w*|assistance|aid|relief|invest\w*|cost\w*|pa(y|id)|spen[dt]|budget|"
-    r"contribut\w*|grant\w*|disburs\w*|loan\w*|dollars?)\b|\bcu[aá]nto dinero\b",
+    r"contribut\w*|grant\w*|disburs\w*|loan\w*|dollars?)\b|\bcu[aá]nto dinero\b"
+    # "What is the estimated cost of ...?", "What was the value of ...?"
+    r"|^\W*what\b[^?]{0,40}?\b(costs?|prices?|budgets?|value of|spending)\b",
     re.IGNORECASE,
 )
+# a sum of money: "$578 million", "180 millones de dólares", "USD 5 million", "billions of dollars";
+# not "4 million tons" nor "15 million visitors"
 _AMOUNT = re.compile(
-    r"[$€£]\s?\d|\b\d[\d,.]*\s*(million|billion|trillion|thousand|millones|mil millones)\b|"
-    r"\b(dollars?|d[oó]lares|pesos|usd|euros?)\b",
+    r"[$€£]\s?\d|\b\d[\d,.]*\s*(million|billion|trillion|thousand|millones|mil millones)?\s*(de\s+)?"
+    r"(dollars?|d[oó]lares|pesos|usd|euros?)\b|\b(usd|us\$|mxn)\s?\d|\b(thousands|millions|billions|miles|millones)"
+    r" (of|de) (dollars|d[oó]lares|pesos|euros)\b",
     re.IGNORECASE,
 )
 MIN_SENTENCE_CHARS = 25
@@ -232,11 +245,11 @@ def counted_terms(question: str) -> frozenset[str]:
 
 def _counts(after: str, counted: frozenset[str]) -> bool:
     """The words right after a number name what is counted ("5,000 civilian police", "12 mil 498
-    migrantes"); one word of a kind as the other ("Cubans" and "Cuba"), and for "people" any word
-    for people, will do."""
+    migrantes"); one word of a kind as the other ("Cubans" and "Cuba") will do, and people may be
+    counted under any name."""
+    if counted & _PEOPLE:
+        return True  # "how many people" are counted as members, officials, migrants, children, ...
     following = lexical_tokens(" ".join(after.split()[:_COUNTED_WINDOW]))
-    if counted & _PEOPLE and any(t in _PEOPLE for t in following):
-        return True
     return any(_same_word(a, b) for a in counted for b in following)
 
 
@@ -244,7 +257,10 @@ def role_terms(question: str) -> tuple[str, ...]:
     """The words of the role a "Who is ...?" question asks about ("mexico", "ambassador",
     "guatemala"), or () for other questions."""
     m = _ROLE_Q.match(question)
-    return tuple(dict.fromkeys(_role_tokens(m.group("role")))) if m else ()
+    if not m:
+        return ()
+    role = _ROLE_END.split(m.group("role"), maxsplit=1)[0]
+    return tuple(dict.fromkeys(_role_tokens(role)))
 
 
 def _role_tokens(text: str) -> list[str]:
