@@ -1,4 +1,4 @@
-"""The bundled golden set (evals/golden/sample.jsonl) fits the bundled sample archive.
+"""The bundled golden sets (evals/golden/sample.jsonl and the held-out ones) fit the bundled sample archive.
 
 The archive is read raw (front matter, JSON Lines, plain text) and cleaned the way the ingest
 will clean it (pandoc escapes removed, hard wraps joined), so every must_include fact has to
@@ -35,6 +35,16 @@ def items():
 
 def test_sample_golden_has_no_problems(items, releases) -> None:
     assert check_golden(items, releases) == []
+
+
+@pytest.mark.parametrize("name", ["holdout.jsonl", "holdout2.jsonl"])
+def test_holdout_golden_has_no_problems_and_asks_nothing_the_sample_does(name, items, releases) -> None:
+    """The held-out sets (questions written after the answerer's rules, to see whether they carry
+    over) fit the archive too, and share no question with the set the rules were made on."""
+    holdout = load_golden(GOLDEN.parent / name)
+    assert check_golden(holdout, releases) == []
+    assert len(holdout) >= 40 and sum(it.type == "unanswerable" for it in holdout) >= 20
+    assert not {it.question.lower() for it in holdout} & {it.question.lower() for it in items}
 
 
 def test_sample_golden_coverage(items) -> None:
