@@ -25,6 +25,7 @@ sentence that does not name that role whole.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -85,7 +86,9 @@ _MONEY = re.compile(
     rf"[$€£]\s?\d[\d,.]*(\s*({_NUMBER_WORDS}|[mb]n?)\b)?|\b\d[\d,.]*\s*({_NUMBER_WORDS})?\s*(de\s+)?(dollars?|d[oó]lares|euros?)\b",
     re.IGNORECASE,
 )
-_COUNTED = re.compile(r"\b(?:how many|cu[aá]nt[oa]s)\s+((?:[\w’'-]+\s+){0,2}[\w’'-]+)", re.IGNORECASE)
+_COUNTED = re.compile(r"\b(?:how many|cu[aá]nt[oa]s)\s+((?:[\w’'-]+\s+){0,5}[\w’'-]+)", re.IGNORECASE)
+_COUNTED_WORDS = 3  # "how many Cubans received humanitarian | parole"
+_OF_THE = frozenset({"the", "these", "those", "them", "its", "their", "his", "her", "our", "los", "las", "ellos", "ellas"})
 # where the counted words end: an auxiliary, a preposition ("officers | of the police")
 _COUNTED_STOP = frozenset({
     "did", "do", "does", "were", "was", "are", "is", "have", "has", "had", "will", "would", "can", "could",
@@ -235,8 +238,11 @@ def counted_terms(question: str) -> frozenset[str]:
     m = _COUNTED.search(question)
     if not m:
         return frozenset()
-    words = []
-    for w in m.group(1).split():
+    words: list[str] = []
+    head = m.group(1).split()
+    if head and head[0].lower() == "of":  # "how many of the 20 participants" counts participants
+        head = list(itertools.dropwhile(lambda w: w.lower() in _OF_THE or _NUMBER.fullmatch(w), head[1:]))
+    for w in head[:_COUNTED_WORDS]:
         if w.lower() in _COUNTED_STOP:
             break
         words.append(w)
