@@ -28,6 +28,7 @@ import datetime as dt
 import itertools
 import os
 import re
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -35,6 +36,7 @@ import numpy as np
 
 from pressbot.embeddings import PressbotEmbeddings
 from pressbot.lexical import lexical_tokens, number_values, without_numbers
+from pressbot.places import countries
 from pressbot.sentences import passage_sentences
 from pressbot.timewindow import time_windows
 from pressbot.types import Passage
@@ -81,6 +83,7 @@ _NAMED_NUMBER = re.compile(
     r"|(?<![\w$€£.,-])(?P<b>\d+)(?![\w.,%-])(?=\s+[A-Z])"
     r"|(?<=[A-Za-z]-)(?P<c>\d+)\b|\b(?P<d>\d+)(?=-[A-Za-z])"
 )
+_PLACE_Q = re.compile(r"\b(which|what)( \w+)? (country|countries|nations?)\b|\bqu[eé] pa[ií]s(es)?\b", re.IGNORECASE)
 _DAY_OF_MONTH = re.compile(rf"\b({_MONTHS})\.? \d{{1,2}}\b|\b\d{{1,2}} (de )?({_MONTHS})\b", re.IGNORECASE)
 _MONEY = re.compile(
     rf"[$€£]\s?\d[\d,.]*(\s*({_NUMBER_WORDS}|[mb]n?)\b)?|\b\d[\d,.]*\s*({_NUMBER_WORDS})?\s*(de\s+)?(dollars?|d[oó]lares|euros?)\b",
@@ -88,7 +91,9 @@ _MONEY = re.compile(
 )
 _COUNTED = re.compile(r"\b(?:how many|cu[aá]nt[oa]s)\s+((?:[\w’'-]+\s+){0,5}[\w’'-]+)", re.IGNORECASE)
 _COUNTED_WORDS = 3  # "how many Cubans received humanitarian | parole"
-_OF_THE = frozenset({"the", "these", "those", "them", "its", "their", "his", "her", "our", "los", "las", "ellos", "ellas"})
+_OF_THE = frozenset({
+    "the", "these", "those", "them", "its", "their", "his", "her", "our", "los", "las", "ellos", "ellas",
+})  # fmt: skip
 # where the counted words end: an auxiliary, a preposition ("officers | of the police")
 _COUNTED_STOP = frozenset({
     "did", "do", "does", "were", "was", "are", "is", "have", "has", "had", "will", "would", "can", "could",
@@ -191,7 +196,8 @@ def question_parts(question: str) -> list[str]:
 
 def answer_kind(question: str) -> str | None:
     """ "date" for when-questions, "amount" for how much money, "count" for how many, "share" for
-    what share / rate / percentage, "number" for other how-much ones, else None."""
+    what share / rate / percentage, "number" for other how-much ones, "place" for which country,
+    else None."""
     if _DATE_Q.search(question):
         return "date"
     if _MONEY_Q.search(question):
@@ -202,17 +208,26 @@ def answer_kind(question: str) -> str | None:
         return "share"
     if _NUMERIC_Q.search(question):
         return "number"
+    if _PLACE_Q.search(question):
+        return "place"
     return None
 
 
 def states_kind(
-    kind: str, sentence: str, given: set[str] | frozenset[str] = frozenset(), counted: frozenset[str] = frozenset()
+    kind: str,
+    sentence: str,
+    given: set[str] | frozenset[str] = frozenset(),
+    counted: frozenset[str] = frozenset(),
+    places: frozenset[str] = frozenset(),
 ) -> bool:
     """The sentence states the kind of answer asked for, with a value other than the `given` ones
     (the canonical numbers the question itself states: "$180 million" does not answer "How much
     did the U.S. give to the $180 million program?"); a count, of what is `counted` when that is
-    known ("26,000 jobs" does not answer "How many Guatemalans were deported?")."""
+    known ("26,000 jobs" does not answer "How many Guatemalans were deported?"); a country other
+    than the `places` the question names."""
     sentence = _URL.sub(" ", sentence)  # ".../2021/07/strategy.pdf" states neither a date nor a count
+    if kind == "place":
+        return bool(countries(sentence) - places)
     if given:
         sentence = _GIVEN_CURRENCY.sub(" ", without_numbers(sentence, set(given), _GIVEN))
     if kind == "date":
@@ -341,13 +356,6 @@ def score_sentences(
     svecs = embedder.encode_cached([s for s, _ in sentences], {} if cache is None else cache)
     sims = svecs @ qvec
     weights = {t: (idf(t) if idf else 1.0) for t in set(lexical_tokens(question))}
-    # the first part's kind: "What percentage drop ..., and how many people ...?" asks first for a
-    # share (the engine looks for each later part's answer on its own)
-    kind = answer_kind(question_parts(question)[0])
-    given = number_values(question)
-    named = named_numbers(question)
-    counted = counted_terms(question) if kind == "count" else frozenset()
-    role = role_terms(question)
     rank = {id(p): i for i, p in enumerate(passages)}
     titles = {id(p): set(lexical_tokens(p.title)) for p in passages}
     # a link's words are not the sentence's
@@ -355,6 +363,12 @@ def score_sentences(
     in_release = _release_terms(weights.keys(), sentences, sentence_tokens, titles)
     wants_list = bool(_LIST_Q.search(question))
     focus_re = re.compile(r"\b(" + "|".join(map(re.escape, focus_terms)) + r")\b") if focus_terms else None
+    asked = _Asked.of(question, focus_re, period)
+    kind = asked.kind
+    places: dict[str, frozenset[str]] = defaultdict(frozenset)  # the countries each release's passages name
+    if asked.places:
+        for p in passages:
+            places[p.release_id] |= countries(f"{p.title}\n{p.text}")
     out = []
     for (s, p), sim, tokens in zip(sentences, sims, sentence_tokens, strict=True):
         ov = _coverage(weights, tokens)
@@ -364,11 +378,7 @@ def score_sentences(
             + W_CONTEXT * _coverage(weights, tokens | titles[id(p)])
             - W_RANK * rank[id(p)]
         )
-        has_kind = named <= in_release[id(p)] and (not role or states_role(s, role)) and (
-            kind is None
-            or states_kind(kind, s, given, counted)
-            and (kind == "date" or period is None or _dated_in(p, period) or _names_period(s, p, focus_re, period))
-        )
+        has_kind = asked.answered_by(s, p, in_release[id(p)], places[p.release_id])
         if kind is not None or not has_kind:
             score += W_KIND if has_kind else -W_NO_KIND
         if wants_list and _ENUM.search(s):
@@ -391,6 +401,53 @@ def score_sentences(
         )
     out.sort(key=lambda x: -x.score)
     return out
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """What a sentence must state to answer the question (the module docstring says why)."""
+
+    kind: str | None
+    given: frozenset[str]  # the numbers the question states
+    named: frozenset[str]  # the numbers that are part of a name in it
+    counted: frozenset[str]  # what "how many" counts
+    role: tuple[str, ...]  # the role "Who is ...?" asks about
+    places: frozenset[str]  # the countries it names
+    period: tuple[dt.date, dt.date] | None
+    focus_re: re.Pattern[str] | None
+
+    @classmethod
+    def of(cls, question: str, focus_re: re.Pattern[str] | None, period: tuple[dt.date, dt.date] | None) -> _Asked:
+        # the first part's kind: "What percentage drop ..., and how many people ...?" asks first for
+        # a share (the engine looks for each later part's answer on its own)
+        kind = answer_kind(question_parts(question)[0])
+        return cls(
+            kind,
+            frozenset(number_values(question)),
+            frozenset(named_numbers(question)),
+            counted_terms(question) if kind == "count" else frozenset(),
+            role_terms(question),
+            countries(question),
+            period,
+            focus_re,
+        )
+
+    def answered_by(
+        self, sentence: str, p: Passage, release_terms: frozenset[str], release_places: frozenset[str]
+    ) -> bool:
+        if not self.named <= release_terms or (self.role and not states_role(sentence, self.role)):
+            return False
+        # a release that names other countries, never the one asked, is about them: 2,800 young
+        # people in Guatemala are no answer for Honduras
+        if self.places and self.kind != "place" and release_places and not release_places & self.places:
+            return False
+        if self.kind is None:
+            return True
+        if not states_kind(self.kind, sentence, self.given, self.counted, self.places):
+            return False
+        if self.kind == "date" or self.period is None:
+            return True
+        return _dated_in(p, self.period) or _names_period(sentence, p, self.focus_re, self.period)
 
 
 def _names_period(sentence: str, p: Passage, focus_re: re.Pattern[str] | None, period: tuple[dt.date, dt.date]) -> bool:

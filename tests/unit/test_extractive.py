@@ -37,7 +37,7 @@ from tests.support import build_engine, release
         ("When did the talks resume?", "date"),
         ("Since when has he been on the list?", "date"),
         ("On what date will the crossing open?", "date"),
-        ("Which countries receive the program?", None),
+        ("Which countries receive the program?", "place"),
         ("What was Venezuela's inflation rate in 2021?", "share"),
         ("What share of transits carry U.S. goods?", "share"),
         ("By how many percentage points were tariffs cut?", "count"),
@@ -144,6 +144,25 @@ def test_a_who_is_question_is_answered_by_the_role_named_whole() -> None:
     q = "Who is Mexico's ambassador to Guatemala?"
     text = "Ambassador Roberta Jacobson will travel to Mexico and Guatemala on March 22."
     assert not score_sentences(q, [_passage(text, [len(text)])], HashEmbeddings(64))[0].has_kind
+
+
+def test_a_release_about_other_countries_does_not_answer_for_the_one_asked() -> None:
+    q = "How many young people in Honduras will the Service Corps reach in its first year?"
+    guatemala = "The Service Corps will reach 2,800 young people in Guatemala in the first year."
+    scored = score_sentences(q, [_passage(guatemala, [len(guatemala)], rid="gt")], HashEmbeddings(64))
+    assert not scored[0].has_kind
+    honduras = "In Honduras, the Service Corps will reach 1,500 young people in the first year."
+    scored = score_sentences(q, [_passage(honduras, [len(honduras)], rid="hn")], HashEmbeddings(64))
+    assert scored[0].has_kind
+    nowhere = "The Service Corps will reach 1,500 young people in the first year."  # says no country
+    assert score_sentences(q, [_passage(nowhere, [len(nowhere)], rid="x")], HashEmbeddings(64))[0].has_kind
+
+
+def test_which_country_asks_for_a_country_the_question_does_not_name() -> None:
+    assert answer_kind("In which European country will the facility be built?") == "place"
+    assert states_kind("place", "The facility will be built in Poland.")
+    assert not states_kind("place", "The facility will be built in Europe.")
+    assert not states_kind("place", "Cuba hosts the facility.", places=frozenset({"CU"}))
 
 
 def test_the_first_part_of_a_two_part_question_sets_the_kind() -> None:
