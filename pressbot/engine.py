@@ -307,8 +307,8 @@ def _focus_terms(f: Filters) -> list[str]:
 
 
 def _period(f: Filters) -> tuple[dt.date, dt.date] | None:
-    """The period asked, when the question names one a sentence can name too (`_focus_terms`)."""
-    return (f.focus_since, f.focus_until) if _focus_terms(f) and f.focus_since and f.focus_until else None
+    """The period the question asks about ("in 2022", "in fiscal year 2024", "last month")."""
+    return (f.focus_since, f.focus_until) if f.focus_since and f.focus_until else None
 
 
 def _abstention(passages: list[Passage]) -> tuple[str, list[Citation]]:

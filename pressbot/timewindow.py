@@ -342,6 +342,16 @@ def _r_quarter(m, as_of, hint):
     return _Span(datetime.date(year, 3 * q - 2, 1), _month_span(year, 3 * q)[1])
 
 
+def _r_fiscal(m, as_of, hint):
+    """The U.S. federal fiscal year: FY2024 runs from 1 October 2023 to 30 September 2024."""
+    if fy := _g(m, "fy"):
+        year = int(fy) + (2000 if len(fy) == 2 else 0)
+        return _Span(datetime.date(year - 1, 10, 1), datetime.date(year, 9, 30), "year")
+    current = as_of.year + (as_of.month >= 10)
+    year = current + {"this": 0, "next": 1}.get(m.group("fyrel").lower(), -1)
+    return _Span(datetime.date(year - 1, 10, 1), datetime.date(year, 9, 30))
+
+
 def _r_half(m, as_of, hint):
     hd, word = _g(m, "hd"), _g(m, "hn") or _g(m, "hn2") or ""
     h = int(hd) if hd else min(_ORDINALS[word.lower()], 2)  # "the last half" = the second
@@ -463,6 +473,8 @@ _POINTS: list[tuple[str, _Resolver, bool]] = [
     # H1 2023, the first half of 2023, el primer semestre de 2023
     (rf"(?:the\s+|el\s+)?(?:(?:(?P<hn>first|second|1st|2nd|last)\s+half|(?P<hn2>primer|segundo)"
      rf"\s+semestre)\s+{_OF}|h(?P<hd>[12])\s*(?:of\s+)?){_YEAR_REF}", _r_half, True),
+    # last fiscal year (the U.S. government's, October to September)
+    (r"(?P<fyrel>this|last|past|previous|next)\s+fiscal\s+year\b", _r_fiscal, True),
     # spring 2022, the summer of 2022, el verano de 2022
     (rf"(?:the\s+|el\s+)?(?P<s>spring|summer|fall|autumn|primavera|verano|oto[ñn]o)\s+{_OF}"
      rf"{_YEAR_REF}", _r_season, True),
@@ -499,6 +511,8 @@ _POINTS: list[tuple[str, _Resolver, bool]] = [
     (rf"(?P<mon>{_MONTH_FULL})\s+{_DAY}", _r_day_bare, False),
     # (in) May
     (rf"(?P<mon>{_MONTH_FULL})", _r_month_bare, False),
+    # (in) fiscal year 2024, (in) FY2024, (of) FY 24 -- but not "the FY2023 budget"
+    (r"(?:fiscal\s+year|fiscal|FY)\s*(?P<fy>(?:19|20)\d\d|\d\d)(?![\w%]|[.,]\d)", _r_fiscal, False),
     # (in) 2023, (in) the year 2023, (en) el año 2023 -- but not a count: "of 2000 villages"
     (rf"(?:the\s+year\s+|el\s+año\s+)?(?P<y>{_YEAR_RAW}){_NOT_A_COUNT}", _r_year_bare, False),
 ]
@@ -647,7 +661,19 @@ def parse_time_window(
 
     `as_of` anchors relative expressions ("last month"); it defaults to today.
     """
-    return next(time_windows(question, as_of), None)
+    windows = list(time_windows(question, as_of))
+    if len(windows) > 1 and (source := _SOURCE_CLAUSE.search(question)):
+        # "What rate did Chad have in fiscal year 2023, according to the June 2025 fact sheet?":
+        # the date the question gives its source by is the date of the release that answers
+        for window in windows:
+            if question.find(window.text, source.start()) >= 0:
+                return window
+    return windows[0] if windows else None
+
+
+_SOURCE_CLAUSE = re.compile(
+    r"\b(?:according to|as reported (?:in|by)|said in|seg[uú]n|de acuerdo con)\b", re.IGNORECASE
+)
 
 
 def time_windows(text: str, as_of: datetime.date | None = None) -> Iterator[TimeWindow]:

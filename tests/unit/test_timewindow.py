@@ -245,6 +245,24 @@ def test_every_time_a_text_names_read_as_of_its_date():
     assert [w.text for w in time_windows("It began in June 2021.", MAR_10_2025)] == ["in June 2021"]
 
 
+def test_fiscal_years_run_october_to_september():
+    w = parse_time_window("How many traces did Mexico submit in fiscal year 2024?", MAR_10_2025)
+    assert (w.since, w.until, w.text) == (D(2023, 10, 1), D(2024, 9, 30), "in fiscal year 2024")
+    assert parse_time_window("Apprehensions in FY25?", MAR_10_2025).since == D(2024, 10, 1)
+    assert parse_time_window("What did the FY2023 budget include?", MAR_10_2025) is None  # a name, not a time
+    assert parse_time_window("Seizures last fiscal year?", D(2025, 11, 2)).until == D(2025, 9, 30)
+    assert parse_time_window("Seizures last fiscal year?", D(2025, 9, 2)).until == D(2024, 9, 30)
+    found = [(w.since, w.until) for w in time_windows("12,000 traces in the first half of FY 23", D(2023, 6, 1))]
+    assert found == [(D(2022, 10, 1), D(2023, 9, 30))]
+
+
+def test_the_date_a_question_gives_its_source_by_is_the_window():
+    q = "What overstay rate did Chad have in fiscal year 2023, according to the June 2025 fact sheet?"
+    w = parse_time_window(q, MAR_10_2025)
+    assert (w.since, w.until) == (D(2025, 6, 1), D(2025, 6, 30))
+    assert parse_time_window("What rate did Chad have in fiscal year 2023?", MAR_10_2025).since == D(2022, 10, 1)
+
+
 def test_window_is_frozen():
     w = parse_time_window("in 2023", MAR_10_2025)
     with pytest.raises(AttributeError):
