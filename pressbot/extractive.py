@@ -70,7 +70,10 @@ _NUMBER_WORDS = (
     "doubled|tripled|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|doce|trece|catorce|quince|veinte|treinta|"
     "cuarenta|cincuenta|cien|mil|millones"
 )
-_NUMBER = re.compile(rf"\d[\d,.]*|\b({_NUMBER_WORDS})\b", re.IGNORECASE)
+# a number, not an ordinal ("the 21st century") nor a pronoun ("one of the events")
+_NUMBER = re.compile(
+    rf"\d[\d,.]*(?![\d,.]|(?:st|nd|rd|th)\b)|\b(?!one (?:of|another)\b)({_NUMBER_WORDS})\b", re.IGNORECASE
+)
 _YEAR = re.compile(r"(19|20)\d\d")
 _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december|enero|febrero|"

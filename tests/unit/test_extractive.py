@@ -51,6 +51,7 @@ def test_a_year_is_not_a_count_and_a_bare_number_is_not_money() -> None:
     assert not states_kind("number", "The agreement was signed in 2022.")
     assert states_kind("number", "Some 6,070 people crossed in June 2022.")
     assert states_kind("number", "Eight lines of action were set out.")
+    assert not states_kind("number", "It is one of the events of the 21st century.")  # a pronoun, an ordinal
     assert not states_kind("amount", "The program covers 21 countries.")
     assert not states_kind("amount", "Over 15 million visitors and 4 million tons of steel are expected.")
     assert states_kind("amount", "The fund holds billions of dollars.") and states_kind("amount", "USD 5 million")
