@@ -112,6 +112,11 @@ _ROLE_Q = re.compile(
     r"^\W*(?i:who|qui[eé]n(?:es)?)\s+(?i:is|was|are|were|es|era|fue|son)\s+"
     r"(?P<role>(?:(?i:the|a|an|el|la|los|las)\s|[A-Z])[^?]+)\??\s*$"
 )
+# "Whom did FEMA appoint as Federal Coordinating Officer?", "Who was named the Special Envoy?"
+_ROLE_GIVEN_Q = re.compile(
+    r"^\W*(?i:who|whom)\b[^?]*?\b(?i:as|named|appointed|nominated|designated)\s+"
+    r"(?P<role>(?:(?i:the|a|an)\s|[A-Z])[^?]+)\??\s*$"
+)
 # the role ends where a clause about when or which begins: "the U.S. ambassador to Costa Rica | when
 # the arrangement was announced"
 _ROLE_END = re.compile(
@@ -120,6 +125,7 @@ _ROLE_END = re.compile(
     re.IGNORECASE,
 )
 _US = re.compile(r"\bU\.\s?S\.(?:\s?A\.)?|\bUSA?\b")
+_ROLE_WORDS = 5  # a role is a short phrase: "the U.S. ambassador to Costa Rica", not what follows it
 _ROLE_SLACK = 2  # other words among the role's own: "the Ambassador of Colombia, Mr. X, to the United States"
 _GIVEN = "\x00"  # where a number the question states was: with its currency, it states nothing
 _GIVEN_CURRENCY = re.compile(r"[$€£]?\s?\x00(\s*(de\s+)?(dollars?|d[oó]lares|pesos|usd|euros?)\b)?", re.IGNORECASE)
@@ -280,11 +286,11 @@ def _counts(after: str, counted: frozenset[str]) -> bool:
 def role_terms(question: str) -> tuple[str, ...]:
     """The words of the role a "Who is ...?" question asks about ("mexico", "ambassador",
     "guatemala"), or () for other questions."""
-    m = _ROLE_Q.match(question)
+    m = _ROLE_Q.match(question) or _ROLE_GIVEN_Q.match(question)
     if not m:
         return ()
     role = _ROLE_END.split(m.group("role"), maxsplit=1)[0]
-    return tuple(dict.fromkeys(_role_tokens(role)))
+    return tuple(dict.fromkeys(_role_tokens(role)))[:_ROLE_WORDS]
 
 
 def _role_tokens(text: str) -> list[str]:

@@ -126,8 +126,13 @@ def test_a_count_counts_what_was_asked() -> None:
 
 def test_a_who_is_question_is_answered_by_the_role_named_whole() -> None:
     assert role_terms("Who is Mexico's ambassador to Guatemala?") == ("mexico", "ambassador", "guatemala")
-    assert role_terms("Who was named the State Department's envoy for Haiti?") == ()  # an act, not a role
+    assert role_terms("Who was named the State Department's envoy for Haiti?") == ("state", "depart", "envoy", "haiti")
     assert role_terms("Who led the delegation?") == ()
+    assert role_terms("Whom did FEMA appoint as Federal Coordinating Officer in California?") == (
+        "feder", "coordin", "offic", "california",
+    )  # fmt: skip
+    long_role = "Who was named Federal Coordinating Officer for recovery operations under the May 2022 declaration?"
+    assert len(role_terms(long_role)) == 5
     assert role_terms("Who was the U.S. ambassador to Costa Rica when the arrangement was announced?") == (
         "unit", "state", "ambassador", "costa", "rica",
     )  # fmt: skip
