@@ -107,7 +107,7 @@ _COUNTED_STOP = frozenset({
 _COUNTED_WINDOW = 4  # words after a number that may name what it counts
 _PEOPLE = frozenset(lexical_tokens("people persons individuals personas"))
 # "Who is Mexico's ambassador to Guatemala?": a question for whoever holds a role
-# (the role opens with an article or a name: "Who was named the envoy?" asks about an act)
+# (the role opens with an article or a name; "Who was named the envoy?" is _ROLE_GIVEN_Q's)
 _ROLE_Q = re.compile(
     r"^\W*(?i:who|qui[eé]n(?:es)?)\s+(?i:is|was|are|were|es|era|fue|son)\s+"
     r"(?P<role>(?:(?i:the|a|an|el|la|los|las)\s|[A-Z])[^?]+)\??\s*$"
