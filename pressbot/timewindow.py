@@ -17,7 +17,10 @@ How it works: hand-written regexes only (no dateparser: it is slow and over-eage
 * a strong point on its own: "June 2021", "January 22, 2024", "2024-01-22", "last week"
 
 Every match is a candidate; the longest wins (ties: the leftmost), so one expression per
-question is used. `TimeWindow.text` is that expression exactly as written.
+question is used, unless another names the question's source ("..., according to the June 2025
+fact sheet"): the release that answers is from then. `TimeWindow.text` is that expression
+exactly as written. `time_windows(text, as_of)` gives every expression of a text (a release's
+sentence, read as of its date).
 
 Choices (documented because they are judgement calls):
 
@@ -44,6 +47,8 @@ Choices (documented because they are judgement calls):
   "los últimos N días") are rolling: `as_of` minus N units .. `as_of`. "N days/weeks/months/
   years ago" is that day / calendar week / calendar month / calendar year.
 * "since X" has no upper bound (`until=None`); "before X" has no lower bound.
+* Fiscal years are the U.S. government's, October to September: "in fiscal year 2024", "FY24"
+  (weak, like bare years: "the FY2023 budget" is no window), "last fiscal year".
 * Parts of a month are thirds: beginning/start/early = 1-10, mid/middle = 11-20, end/late =
   21-last day. Parts of a year: early = Jan-Apr, mid = May-Aug, late/end = Sep-Dec.
   Quarters, halves (H1/H2) and seasons with a year (spring = Mar-May, summer = Jun-Aug,
