@@ -14,10 +14,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from pressbot.asked import question_parts
 from pressbot.citations import check_answer
 from pressbot.config import Settings
 from pressbot.errors import QueryError
-from pressbot.extractive import ScoredSentence, question_parts, score_sentences, select_sentences
+from pressbot.extractive import ScoredSentence, score_sentences, select_sentences
 from pressbot.index import Index, ReleaseRecord
 from pressbot.lexical import lexical_tokens
 from pressbot.search import Filters, Searcher, SearchResult

@@ -14,19 +14,15 @@ accuracy 0.66-0.69 on the held-out half, against 0.64 for cosine + plain overlap
 sentence answers; a sentence of another release joins when it scores close and adds what the best
 one's release does not state; the sentences of the answering release that score nearly as well
 follow (no extra citation), and one stating the kind of answer asked for when none does yet. The
-best score is the evidence that decides abstention (PRESSBOT_ABSTAIN_THRESHOLD); an answer
-without the kind asked for abstains whatever its score: no number for "how many" (nor one of
-something else: "26,000 jobs" for "how many Guatemalans"), only the number the question states,
-no figure stated for the period asked ("how many in 2022?"), a release that never states a
-number the question names ("the 1944 Water Treaty"), or, for "Who is X's ambassador to Y?", a
-sentence that does not name that role whole.
+best score is the evidence that decides abstention (PRESSBOT_ABSTAIN_THRESHOLD); a sentence
+that cannot answer (pressbot/asked.py: no number for "how many", a figure for another period or
+another country, a role other than the one asked) falls behind those that can, and an answer
+without one abstains whatever its score.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -34,118 +30,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pressbot.asked import URL, Asked
 from pressbot.embeddings import PressbotEmbeddings
-from pressbot.lexical import lexical_tokens, number_values, without_numbers
+from pressbot.lexical import lexical_tokens
 from pressbot.places import countries
 from pressbot.sentences import passage_sentences
-from pressbot.timewindow import time_windows
 from pressbot.types import Passage
 
 _LIST_Q = re.compile(r"^\s*(which|what|list|name)\b|\b(which|list)\b", re.IGNORECASE)
 _ENUM = re.compile(r"(?:[A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*)*, ){2,}")
-_NUMERIC_Q = re.compile(
-    r"\b(how many|how much|what (share|percentage|percent|proportion|number|amount|value|total|sum|cost|rate)"
-    r"|what (is|was|were|are|will be) the (total |overall )?(number|amount|sum|total) of"
-    r"|cu[aá]nt[oa]s?)\b",
-    re.IGNORECASE,
-)
-# "What share of ...?", "What was Venezuela's inflation rate?", "What tariff rate applies ...?"
-_SHARE_Q = re.compile(r"^\W*what\b[^?]{0,40}?\b(share|rate|percentage|proportion)\b", re.IGNORECASE)
-_SHARE = re.compile(
-    r"\d\s?%|\b(percent|per cent|por ciento|percentage points?|half|one-third|two-thirds|one-quarter"
-    r"|three-quarters|majority|mitad|tercio)\b|\b(a|one|two|three) (third|quarter|fifth)s?\b|\bper \d"
-    r"|\b\d[\d,.]* (out )?of (every )?\d"
-    r"|\bone in (every )?(two|three|four|five|ten|\d+)\b",
-    re.IGNORECASE,
-)
-_COUNT_Q = re.compile(r"\bhow many\b|\bcu[aá]nt[oa]s\b", re.IGNORECASE)
-_DATE_Q = re.compile(
-    r"^\W*(when|until when|since when|cu[aá]ndo|desde cu[aá]ndo|hasta cu[aá]ndo)\b"
-    r"|\b(what|which|on what|qu[eé]) (date|day|year|month|d[ií]a|fecha|año)\b",
-    re.IGNORECASE,
-)
-_NUMBER_WORDS = (
-    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|(?:thir|four|fif|six|seven|eigh|nine)teen|"
-    "(?:twen|thir|for|fif|six|seven|eigh|nine)ty|dozens?|hundreds?|thousands?|millions?|billions?|half|double|"
-    "doubled|tripled|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|doce|trece|catorce|quince|veinte|treinta|"
-    "cuarenta|cincuenta|cien|mil|millones"
-)
-# a number, not an ordinal ("the 21st century") nor a pronoun ("one of the events")
-_NUMBER = re.compile(
-    rf"\d[\d,.]*(?![\d,.]|(?:st|nd|rd|th)\b)|\b(?!one (?:of|another)\b)({_NUMBER_WORDS})\b", re.IGNORECASE
-)
-_YEAR = re.compile(r"(19|20)\d\d")
-_MONTHS = (
-    "january|february|march|april|may|june|july|august|september|october|november|december|enero|febrero|"
-    "marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre"
-)
-# a bare whole number after a capitalised word (not a month: "March 2025" is a date) or before one,
-# or joined to a word by a hyphen; not money ("$180") nor a share ("4%")
-_NAMED_NUMBER = re.compile(
-    rf"(?<![\w$€£.,-])(?!(?i:{_MONTHS})\b)[A-Z][\w.]*\s+(?P<a>\d+)(?![\w.,%-])(?!\s+(?:million|billion|percent))"
-    r"|(?<![\w$€£.,-])(?P<b>\d+)(?![\w.,%-])(?=\s+[A-Z])"
-    r"|(?<=[A-Za-z]-)(?P<c>\d+)\b|\b(?P<d>\d+)(?=-[A-Za-z])"
-)
-_PLACE_Q = re.compile(r"\b(which|what)( \w+)? (country|countries|nations?)\b|\bqu[eé] pa[ií]s(es)?\b", re.IGNORECASE)
-_DAY_OF_MONTH = re.compile(rf"\b({_MONTHS})\.? \d{{1,2}}\b|\b\d{{1,2}} (de )?({_MONTHS})\b", re.IGNORECASE)
-_MONEY = re.compile(
-    rf"[$€£]\s?\d[\d,.]*(\s*({_NUMBER_WORDS}|[mb]n?)\b)?|\b\d[\d,.]*\s*({_NUMBER_WORDS})?\s*(de\s+)?(dollars?|d[oó]lares|euros?)\b",
-    re.IGNORECASE,
-)
-_COUNTED = re.compile(r"\b(?:how many|cu[aá]nt[oa]s)\s+((?:[\w’'-]+\s+){0,5}[\w’'-]+)", re.IGNORECASE)
-_COUNTED_WORDS = 3  # "how many Cubans received humanitarian | parole"
-_OF_THE = frozenset({
-    "the", "these", "those", "them", "its", "their", "his", "her", "our", "los", "las", "ellos", "ellas",
-})  # fmt: skip
-# where the counted words end: an auxiliary, a preposition ("officers | of the police")
-_COUNTED_STOP = frozenset({
-    "did", "do", "does", "were", "was", "are", "is", "have", "has", "had", "will", "would", "can", "could",
-    "should", "may", "might", "of", "in", "on", "at", "for", "from", "to", "by", "with", "under", "over",
-    "during", "since", "per", "that", "who", "which",
-    "de", "en", "se", "ha", "han", "hay", "hubo", "fueron", "son", "por", "para", "con",
-})  # fmt: skip
-_COUNTED_WINDOW = 4  # words after a number that may name what it counts
-_PEOPLE = frozenset(lexical_tokens("people persons individuals personas"))
-# "Who is Mexico's ambassador to Guatemala?": a question for whoever holds a role
-# (the role opens with an article or a name; "Who was named the envoy?" is _ROLE_GIVEN_Q's)
-_ROLE_Q = re.compile(
-    r"^\W*(?i:who|qui[eé]n(?:es)?)\s+(?i:is|was|are|were|es|era|fue|son)\s+"
-    r"(?P<role>(?:(?i:the|a|an|el|la|los|las)\s|[A-Z])[^?]+)\??\s*$"
-)
-# "Whom did FEMA appoint as Federal Coordinating Officer?", "Who was named the Special Envoy?"
-_ROLE_GIVEN_Q = re.compile(
-    r"^\W*(?i:who|whom)\b[^?]*?\b(?i:as|named|appointed|nominated|designated)\s+"
-    r"(?P<role>(?:(?i:the|a|an)\s|[A-Z])[^?]+)\??\s*$"
-)
-# the role ends where a clause about when or which begins: "the U.S. ambassador to Costa Rica | when
-# the arrangement was announced"
-_ROLE_END = re.compile(
-    r",|\s(?:when|while|after|before|during|since|until|who|that|which|whose|according|as of|at the time|cuando"
-    r"|mientras|después|antes|durante|desde|hasta|que|quien|según)\b",
-    re.IGNORECASE,
-)
-_US = re.compile(r"\bU\.\s?S\.(?:\s?A\.)?|\bUSA?\b")
-_ROLE_WORDS = 5  # a role is a short phrase: "the U.S. ambassador to Costa Rica", not what follows it
-_ROLE_SLACK = 2  # other words among the role's own: "the Ambassador of Colombia, Mr. X, to the United States"
-_GIVEN = "\x00"  # where a number the question states was: with its currency, it states nothing
-_GIVEN_CURRENCY = re.compile(r"[$€£]?\s?\x00(\s*(de\s+)?(dollars?|d[oó]lares|pesos|usd|euros?)\b)?", re.IGNORECASE)
-_URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.IGNORECASE)
-_DATE = re.compile(rf"\b({_MONTHS})\b|\b(19|20)\d\d\b|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b", re.IGNORECASE)
-_MONEY_Q = re.compile(
-    r"\bhow much\b.*\b(money|fund\w*|financ\w*|assistance|aid|relief|invest\w*|cost\w*|pa(y|id)|spen[dt]|budget|"
-    r"contribut\w*|grant\w*|disburs\w*|loan\w*|dollars?)\b|\bcu[aá]nto dinero\b"
-    # "What is the estimated cost of ...?", "What was the value of ...?"
-    r"|^\W*what\b[^?]{0,40}?\b(costs?|prices?|budgets?|value of|spending)\b",
-    re.IGNORECASE,
-)
-# a sum of money: "$578 million", "180 millones de dólares", "USD 5 million", "billions of dollars";
-# not "4 million tons" nor "15 million visitors"
-_AMOUNT = re.compile(
-    r"[$€£]\s?\d|\b\d[\d,.]*\s*(million|billion|trillion|thousand|millones|mil millones)?\s*(de\s+)?"
-    r"(dollars?|d[oó]lares|pesos|usd|euros?)\b|\b(usd|us\$|mxn)\s?\d|\b(thousands|millions|billions|miles|millones)"
-    r" (of|de) (dollars|d[oó]lares|pesos|euros)\b",
-    re.IGNORECASE,
-)
 MIN_SENTENCE_CHARS = 25
 W_SIM, W_COVERAGE, W_CONTEXT, W_RANK, W_KIND, W_BONUS = 0.4, 0.3, 0.3, 0.02, 0.06, 0.05
 # a sentence without the kind of answer asked for (a number for "how many", a date for "when")
@@ -180,155 +73,26 @@ def _coverage(weights: dict[str, float], tokens: set[str]) -> float:
     return sum(w for t, w in weights.items() if t in tokens) / total if total else 0.0
 
 
-def named_numbers(question: str) -> set[str]:
-    """The numbers that are part of a name in the question ("the 1944 Water Treaty", "Section 353",
-    "COVID-19"), canonical. A release that never states one is about something else: another
-    treaty, another section."""
-    found: set[str] = set()
-    for m in _NAMED_NUMBER.finditer(question):
-        found |= number_values(m.group("a") or m.group("b") or m.group("c") or m.group("d"))
-    return found
 
 
-_NEXT_PART = re.compile(
-    r",?\s+(?:and|y)\s+(?=(?:how|what|which|who|whom|when|where|why|cu[aá]nt\w*|qu[eé]|qui[eé]n|cu[aá]ndo|d[oó]nde)\b)",
-    re.IGNORECASE,
-)
 
 
-def question_parts(question: str) -> list[str]:
-    """The questions a question asks: "How much ..., and how many ...?" is two."""
-    parts = [p.strip(" ,;?¿") for p in _NEXT_PART.split(question)]
-    # "Which countries and which companies joined?" asks one thing of two subjects
-    return parts if len(parts) > 1 and all(len(p.split()) >= 3 for p in parts) else [question]
 
 
-def answer_kind(question: str) -> str | None:
-    """ "date" for when-questions, "amount" for how much money, "count" for how many, "share" for
-    what share / rate / percentage, "number" for other how-much ones, "place" for which country,
-    else None."""
-    if _DATE_Q.search(question):
-        return "date"
-    if _MONEY_Q.search(question):
-        return "amount"
-    if _COUNT_Q.search(question):
-        return "count"
-    if _SHARE_Q.search(question):
-        return "share"
-    if _NUMERIC_Q.search(question):
-        return "number"
-    if _PLACE_Q.search(question):
-        return "place"
-    return None
 
 
-def states_kind(
-    kind: str,
-    sentence: str,
-    given: set[str] | frozenset[str] = frozenset(),
-    counted: frozenset[str] = frozenset(),
-    places: frozenset[str] = frozenset(),
-) -> bool:
-    """The sentence states the kind of answer asked for, with a value other than the `given` ones
-    (the canonical numbers the question itself states: "$180 million" does not answer "How much
-    did the U.S. give to the $180 million program?"); a count, of what is `counted` when that is
-    known ("26,000 jobs" does not answer "How many Guatemalans were deported?"); a country other
-    than the `places` the question names."""
-    sentence = _URL.sub(" ", sentence)  # ".../2021/07/strategy.pdf" states neither a date nor a count
-    if kind == "place":
-        return bool(countries(sentence) - places)
-    if given:
-        sentence = _GIVEN_CURRENCY.sub(" ", without_numbers(sentence, set(given), _GIVEN))
-    if kind == "date":
-        return bool(_DATE.search(sentence))
-    if kind == "amount":
-        return bool(_AMOUNT.search(sentence))
-    if kind == "share":
-        return bool(_SHARE.search(sentence))
-    # a date is not the number asked for, nor a sum of money the count: "How many migrants ...?"
-    # is answered neither by "on July 29, 2021" nor by "$2.6 million in boat engines"
-    sentence = _DAY_OF_MONTH.sub(" ", sentence)
-    if kind == "count":
-        sentence = _MONEY.sub(" ", sentence)
-    return any(
-        not _YEAR.fullmatch(m.group(0).strip(".,")) and (not counted or _counts(sentence[m.end() :], counted))
-        for m in _NUMBER.finditer(sentence)
-    )
 
 
-def counted_terms(question: str) -> frozenset[str]:
-    """What "how many" counts, as lexical tokens: "How many officers of the Haitian National
-    Police ...?" counts officers; the words after it up to a verb's auxiliary or a preposition."""
-    m = _COUNTED.search(question)
-    if not m:
-        return frozenset()
-    words: list[str] = []
-    head = m.group(1).split()
-    if head and head[0].lower() == "of":  # "how many of the 20 participants" counts participants
-        head = list(itertools.dropwhile(lambda w: w.lower() in _OF_THE or _NUMBER.fullmatch(w), head[1:]))
-    for w in head[:_COUNTED_WORDS]:
-        if w.lower() in _COUNTED_STOP:
-            break
-        words.append(w)
-    return frozenset(lexical_tokens(" ".join(words)))
 
 
-def _counts(after: str, counted: frozenset[str]) -> bool:
-    """The words right after a number name what is counted ("5,000 civilian police", "12 mil 498
-    migrantes"); one word of a kind as the other ("Cubans" and "Cuba") will do, and people may be
-    counted under any name."""
-    if counted & _PEOPLE:
-        return True  # "how many people" are counted as members, officials, migrants, children, ...
-    following = lexical_tokens(" ".join(after.split()[:_COUNTED_WINDOW]))
-    return any(_same_word(a, b) for a in counted for b in following)
 
 
-def role_terms(question: str) -> tuple[str, ...]:
-    """The words of the role a "Who is ...?" question asks about ("mexico", "ambassador",
-    "guatemala"), or () for other questions."""
-    m = _ROLE_Q.match(question) or _ROLE_GIVEN_Q.match(question)
-    if not m:
-        return ()
-    role = _ROLE_END.split(m.group("role"), maxsplit=1)[0]
-    return tuple(dict.fromkeys(_role_tokens(role)))[:_ROLE_WORDS]
 
 
-def _role_tokens(text: str) -> list[str]:
-    # "U.S." and "United States" are one name; one-letter tokens (the possessive's "s") are none
-    return [t for t in lexical_tokens(_US.sub(" United States ", text)) if len(t) > 1]
 
 
-def states_role(sentence: str, role: tuple[str, ...]) -> bool:
-    """The sentence names the whole role together: "Mexico's ambassador to Guatemala" is not
-    answered by "Ambassador Roberta Jacobson will travel to Mexico", nor by a list that names an
-    ambassador to Costa Rica and, further on, Colombia's foreign minister."""
-    tokens = _role_tokens(sentence)
-    hits = [[i for i, t in enumerate(tokens) if _same_word(r, t)] for r in role]
-    if not all(hits):
-        return False
-    # the shortest stretch of the sentence holding one of each: a window sweep over their positions
-    events = sorted((i, k) for k, positions in enumerate(hits) for i in positions)
-    count: dict[int, int] = {}
-    start = 0
-    best = len(tokens)
-    for i, k in events:
-        count[k] = count.get(k, 0) + 1
-        while len(count) == len(role):
-            j, kj = events[start]
-            best = min(best, i - j + 1)
-            count[kj] -= 1
-            if not count[kj]:
-                del count[kj]
-            start += 1
-    return best <= len(role) + _ROLE_SLACK
 
 
-def _same_word(a: str, b: str) -> bool:
-    """Stems of one word: equal, or one extends the other ("cuba"/"cuban", "mexico"/"mexican")."""
-    if a == b:
-        return True
-    common = len(os.path.commonprefix([a, b]))
-    return common >= 4 and common >= min(len(a), len(b)) - 1
 
 
 def score_sentences(
@@ -354,7 +118,7 @@ def score_sentences(
         in_order = passage_sentences(p)
         for i, s in enumerate(in_order):
             # "Full report here: https://..." points to an answer, it does not give one
-            if len(_URL.sub("", s).strip()) >= MIN_SENTENCE_CHARS and s not in seen:
+            if len(URL.sub("", s).strip()) >= MIN_SENTENCE_CHARS and s not in seen:
                 seen.add(s)
                 sentences.append((s, p))
                 if s.rstrip().endswith(":"):
@@ -368,11 +132,11 @@ def score_sentences(
     rank = {id(p): i for i, p in enumerate(passages)}
     titles = {id(p): set(lexical_tokens(p.title)) for p in passages}
     # a link's words are not the sentence's
-    sentence_tokens = [set(lexical_tokens(_URL.sub(" ", s))) for s, _ in sentences]
+    sentence_tokens = [set(lexical_tokens(URL.sub(" ", s))) for s, _ in sentences]
     in_release = _release_terms(weights.keys(), sentences, sentence_tokens, titles)
     wants_list = bool(_LIST_Q.search(question))
     focus_re = re.compile(r"\b(" + "|".join(map(re.escape, focus_terms)) + r")\b") if focus_terms else None
-    asked = _Asked.of(question, focus_re, period)
+    asked = Asked.of(question, focus_re, period)
     kind = asked.kind
     places: dict[str, frozenset[str]] = defaultdict(frozenset)  # the countries each release's passages name
     if asked.places:
@@ -412,65 +176,10 @@ def score_sentences(
     return out
 
 
-@dataclass(frozen=True)
-class _Asked:
-    """What a sentence must state to answer the question (the module docstring says why)."""
-
-    kind: str | None
-    given: frozenset[str]  # the numbers the question states
-    named: frozenset[str]  # the numbers that are part of a name in it
-    counted: frozenset[str]  # what "how many" counts
-    role: tuple[str, ...]  # the role "Who is ...?" asks about
-    places: frozenset[str]  # the countries it names
-    period: tuple[dt.date, dt.date] | None
-    focus_re: re.Pattern[str] | None
-
-    @classmethod
-    def of(cls, question: str, focus_re: re.Pattern[str] | None, period: tuple[dt.date, dt.date] | None) -> _Asked:
-        # the first part's kind: "What percentage drop ..., and how many people ...?" asks first for
-        # a share (the engine looks for each later part's answer on its own)
-        kind = answer_kind(question_parts(question)[0])
-        return cls(
-            kind,
-            frozenset(number_values(question)),
-            frozenset(named_numbers(question)),
-            counted_terms(question) if kind == "count" else frozenset(),
-            role_terms(question),
-            countries(question),
-            period,
-            focus_re,
-        )
-
-    def answered_by(
-        self, sentence: str, p: Passage, release_terms: frozenset[str], release_places: frozenset[str]
-    ) -> bool:
-        if not self.named <= release_terms or (self.role and not states_role(sentence, self.role)):
-            return False
-        # a release that names other countries, never the one asked, is about them: 2,800 young
-        # people in Guatemala are no answer for Honduras
-        if self.places and self.kind != "place" and release_places and not release_places & self.places:
-            return False
-        if self.kind is None:
-            return True
-        if not states_kind(self.kind, sentence, self.given, self.counted, self.places):
-            return False
-        if self.kind == "date" or self.period is None:
-            return True
-        return _dated_in(p, self.period) or _names_period(sentence, p, self.focus_re, self.period)
 
 
-def _names_period(sentence: str, p: Passage, focus_re: re.Pattern[str] | None, period: tuple[dt.date, dt.date]) -> bool:
-    """The sentence names a time inside the period asked, read as of its release's date ("last
-    month" in a release of June is May); failing any time it can resolve ("fiscal year 2023"), it
-    names the period's word ("2023")."""
-    windows = list(time_windows(sentence, p.date)) if p.date else []
-    if windows:
-        return any(w.since and w.until and period[0] <= w.since and w.until <= period[1] for w in windows)
-    return bool(focus_re and focus_re.search(sentence))
 
 
-def _dated_in(p: Passage, period: tuple[dt.date, dt.date]) -> bool:
-    return p.date is not None and period[0] <= p.date <= period[1]
 
 
 def _release_terms(
