@@ -331,8 +331,8 @@ class Asked:
 
 def _names_period(sentence: str, p: Passage, focus_re: re.Pattern[str] | None, period: tuple[dt.date, dt.date]) -> bool:
     """The sentence names a time inside the period asked, read as of its release's date ("last
-    month" in a release of June is May); failing any time it can resolve ("fiscal year 2023"), it
-    names the period's word ("2023")."""
+    month" in a release of June is May); failing any time it can resolve ("the Fiscal Year 2023
+    report"), it names the period's word ("2023")."""
     windows = list(time_windows(sentence, p.date)) if p.date else []
     if windows:
         return any(w.since and w.until and period[0] <= w.since and w.until <= period[1] for w in windows)
