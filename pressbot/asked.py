@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from pressbot.lexical import lexical_tokens, number_values, without_numbers
 from pressbot.places import countries
-from pressbot.timewindow import time_windows
+from pressbot.timewindow import TimeWindow, time_windows
 from pressbot.types import Passage
 
 _NUMERIC_Q = re.compile(
@@ -326,18 +326,22 @@ class Asked:
             return False
         if self.kind == "date" or self.period is None:
             return True
-        return _dated_in(p, self.period) or _names_period(sentence, p, self.focus_re, self.period)
+        return _stated_for(sentence, p, self.focus_re, self.period)
 
 
-def _names_period(sentence: str, p: Passage, focus_re: re.Pattern[str] | None, period: tuple[dt.date, dt.date]) -> bool:
-    """The sentence names a time inside the period asked, read as of its release's date ("last
-    month" in a release of June is May); failing any time it can resolve ("the Fiscal Year 2023
-    report"), it names the period's word ("2023")."""
+def _stated_for(sentence: str, p: Passage, focus_re: re.Pattern[str] | None, period: tuple[dt.date, dt.date]) -> bool:
+    """The sentence gives its figure for the period asked. The times it names are read as of its
+    release's date ("last month" in a release of June is May). A release dated inside the period
+    speaks of it, unless the sentence names only other times ("Last fiscal year, ...", "until
+    December 2023"). A release dated after it must name a time inside it or, failing any time
+    read here ("the Fiscal Year 2023 report"), the period's word ("2023")."""
     windows = list(time_windows(sentence, p.date)) if p.date else []
+    if p.date is not None and period[0] <= p.date <= period[1]:
+        return not windows or any(_overlaps(w, period) for w in windows)
     if windows:
         return any(w.since and w.until and period[0] <= w.since and w.until <= period[1] for w in windows)
     return bool(focus_re and focus_re.search(sentence))
 
 
-def _dated_in(p: Passage, period: tuple[dt.date, dt.date]) -> bool:
-    return p.date is not None and period[0] <= p.date <= period[1]
+def _overlaps(w: TimeWindow, period: tuple[dt.date, dt.date]) -> bool:
+    return (w.since is None or w.since <= period[1]) and (w.until is None or w.until >= period[0])

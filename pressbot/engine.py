@@ -89,6 +89,7 @@ class Engine:
             raise QueryError(f"since ({since_d}) is after until ({until_d}); swap them")
         query = question
         focus: tuple[dt.date | None, dt.date | None] | None = None
+        dates_source = False
         report: dict[str, Any] = {"as_of": as_of_d.isoformat()}
         if since_d is None and until_d is None:
             from pressbot.timewindow import parse_time_window, strip_time_expression
@@ -99,6 +100,7 @@ class Engine:
                 query = strip_time_expression(question, window) or question
                 report["window_from_question"] = window.text
                 focus = (since_d, until_d)
+                dates_source = window.dates_source
         sources = [source] if isinstance(source, str) else list(source or [])
         f = Filters(since=since_d, until=until_d, sources=sources, language=language)
         if focus is not None and since_d and until_d:
@@ -108,6 +110,7 @@ class Engine:
             lag = min(max((until_d - since_d).days + 1, MIN_LAG_DAYS), MAX_LAG_DAYS)
             f.until = until_d + dt.timedelta(days=lag)
             f.focus_since, f.focus_until = since_d, until_d
+            f.focus_dates_source = dates_source
             report["reporting_lag_days"] = lag
         report.update(f.to_json())
         return f, query, report
@@ -308,8 +311,11 @@ def _focus_terms(f: Filters) -> list[str]:
 
 
 def _period(f: Filters) -> tuple[dt.date, dt.date] | None:
-    """The period the question asks about ("in 2022", "in fiscal year 2024", "last month")."""
-    return (f.focus_since, f.focus_until) if f.focus_since and f.focus_until else None
+    """The period the question asks about ("in 2022", "in fiscal year 2024", "last month"); not
+    the date it gives its source by ("according to the June 2025 fact sheet")."""
+    if f.focus_dates_source or not (f.focus_since and f.focus_until):
+        return None
+    return f.focus_since, f.focus_until
 
 
 def _abstention(passages: list[Passage]) -> tuple[str, list[Citation]]:

@@ -44,6 +44,8 @@ class Filters:
     # the window as asked, when the search window was widened for reporting lag (see engine)
     focus_since: dt.date | None = None
     focus_until: dt.date | None = None
+    # the window as asked dates the question's source, not the figure asked for (see timewindow)
+    focus_dates_source: bool = False
 
     @property
     def has_window(self) -> bool:
@@ -57,6 +59,7 @@ class Filters:
             "language": self.language,
             "focus_since": self.focus_since.isoformat() if self.focus_since else None,
             "focus_until": self.focus_until.isoformat() if self.focus_until else None,
+            "focus_dates_source": self.focus_dates_source,
         }
 
 

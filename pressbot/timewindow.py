@@ -63,6 +63,7 @@ Choices (documented because they are judgement calls):
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import datetime
 import re
 from collections.abc import Callable, Iterator
@@ -87,6 +88,8 @@ class TimeWindow:
     since: datetime.date | None
     until: datetime.date | None
     text: str
+    # it dates the question's source ("according to the June 2025 fact sheet"), not what is asked
+    dates_source: bool = False
 
     def label(self) -> str:
         """Human description: "1 June 2021 – 30 June 2021", "since 1 March 2024", ..."""
@@ -548,7 +551,8 @@ _END = r"(?!\w)"
 _MODIFIERS = {
     "in": "in", "during": "in", "on": "in", "at": "in", "throughout": "in", "over": "in",
     "within": "in", "of": "in", "en": "in", "durante": "in", "el": "in", "de": "in",
-    "a lo largo de": "in",
+    "a lo largo de": "in", "a lo largo del": "in", "en el": "in", "en todo": "in", "en todo el": "in",
+    "durante el": "in", "durante todo": "in", "durante todo el": "in",
     "since": "since", "from": "since", "starting": "since", "starting in": "since",
     "starting from": "since", "starting on": "since", "beginning": "since",
     "beginning in": "since", "desde": "since", "a partir de": "since",
@@ -672,7 +676,7 @@ def parse_time_window(
         # the date the question gives its source by is the date of the release that answers
         for window in windows:
             if question.find(window.text, source.start()) >= 0:
-                return window
+                return dataclasses.replace(window, dates_source=True)
     return windows[0] if windows else None
 
 

@@ -73,6 +73,22 @@ def test_reporting_lag_finds_the_release_published_after_the_month_asked(tmp_pat
     assert "june-report" in [c.release_id for c in ans.citations]
 
 
+def test_a_figure_asked_for_a_fiscal_year_from_a_source_dated_later(tmp_path: Path) -> None:
+    """The date the question gives its source by is the search window; the fiscal year it asks
+    about is not a period the answer must be dated in (the fact sheet came out two years on)."""
+    releases = [
+        release("entry-2025", "Fact Sheet: Entry restrictions", "According to the Fiscal Year 2023 Overstay "
+                "Report, Chad had a business and tourist visa overstay rate of 49.54 percent.", "2025-06-04"),
+    ]
+    eng = build_engine(tmp_path, releases, abstain_threshold=0.0)
+    q = "What visa overstay rate did Chad have in fiscal year 2023, according to the June 2025 fact sheet?"
+    ans = eng.answer(q, as_of="2026-01-01")
+    assert ans.filters["focus_since"] == "2025-06-01" and ans.filters["focus_dates_source"]
+    assert "49.54 percent" in ans.answer and [c.release_id for c in ans.citations] == ["entry-2025"]
+    asked = eng.answer("What visa overstay rate did Chad have in fiscal year 2023?", as_of="2026-01-01")
+    assert asked.filters["focus_since"] == "2022-10-01" and not asked.filters["focus_dates_source"]
+
+
 def test_explicit_dates_are_a_hard_filter(engine) -> None:
     result = engine.search("security assistance Ukraine", since="2022-06-01", until="2022-06-30", k=5)
     dated = [p for p in result.passages if p.date]

@@ -127,6 +127,21 @@ def test_a_figure_asked_for_a_period_is_one_stated_for_it() -> None:
     )
 
 
+def test_a_release_of_the_period_speaks_of_it_unless_the_sentence_names_another_time() -> None:
+    fiscal_2025 = (dt.date(2024, 10, 1), dt.date(2025, 9, 30))
+    q = "How many pounds of fentanyl did CBP seize?"
+
+    def has_kind(text: str) -> bool:
+        p = Passage(chunk_id="a:0", release_id="a", text=text, title="T", sentence_ends=[len(text)],
+                    date=dt.date(2025, 7, 10))  # inside fiscal 2025
+        return score_sentences(q, [p], HashEmbeddings(64), period=fiscal_2025)[0].has_kind
+
+    assert has_kind("CBP seized more than 11,000 pounds of fentanyl at the borders.")
+    assert has_kind("This fiscal year CBP seized more than 11,000 pounds of fentanyl.")
+    assert not has_kind("Last fiscal year, CBP seized more than 21,000 pounds of fentanyl.")
+    assert not has_kind("Until December 2023, CBP seized more than 21,000 pounds of fentanyl.")
+
+
 def test_a_sentence_announcing_a_list_brings_its_items() -> None:
     sents = [
         "The Strategy is organized into five pillars:",

@@ -245,6 +245,12 @@ def test_every_time_a_text_names_read_as_of_its_date():
     assert [w.text for w in time_windows("It began in June 2021.", MAR_10_2025)] == ["in June 2021"]
 
 
+def test_spanish_whole_year_forms():
+    for q in ("¿Cuántos homicidios hubo en todo 2024?", "¿Cuántos durante todo el 2024?", "¿Cuántos en el 2024?"):
+        w = parse_time_window(q, MAR_10_2025)
+        assert (w.since, w.until) == (D(2024, 1, 1), D(2024, 12, 31)), q
+
+
 def test_fiscal_years_run_october_to_september():
     w = parse_time_window("How many traces did Mexico submit in fiscal year 2024?", MAR_10_2025)
     assert (w.since, w.until, w.text) == (D(2023, 10, 1), D(2024, 9, 30), "in fiscal year 2024")
@@ -259,7 +265,7 @@ def test_fiscal_years_run_october_to_september():
 def test_the_date_a_question_gives_its_source_by_is_the_window():
     q = "What overstay rate did Chad have in fiscal year 2023, according to the June 2025 fact sheet?"
     w = parse_time_window(q, MAR_10_2025)
-    assert (w.since, w.until) == (D(2025, 6, 1), D(2025, 6, 30))
+    assert (w.since, w.until, w.dates_source) == (D(2025, 6, 1), D(2025, 6, 30), True)
     assert parse_time_window("What rate did Chad have in fiscal year 2023?", MAR_10_2025).since == D(2022, 10, 1)
 
 
