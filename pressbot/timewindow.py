@@ -25,8 +25,9 @@ sentence, read as of its date).
 Choices (documented because they are judgement calls):
 
 * Bare years are *weak*: "2023" is a window only after a temporal preposition -- in, during,
-  throughout, of, since, from, before, after, until, till, through, by (Spanish en, durante,
-  de, desde, antes de, después de, hasta, a partir de) -- or in a range ("from 2021 to 2023",
+  throughout, of, since, from, before, after, until, till, through, by (Spanish en, en todo,
+  en (todo) el, durante (todo el), de, desde, antes de, después de, hasta, a partir de) -- or
+  in a range ("from 2021 to 2023",
   "2021–2023"). Adjectival years ("the 2023 summit"), amounts ("$2023", "2,023", "2023
   million", "2023%") and years that are not 1900-2099 never count, nor does a bare year
   directly followed by a lower-case plural, which reads as a count ("of 2000 villages",
