@@ -18,6 +18,7 @@ import datetime as dt
 import itertools
 import os
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from pressbot.lexical import lexical_tokens, number_values, without_numbers
@@ -176,7 +177,7 @@ def answer_kind(question: str) -> str | None:
 def states_kind(
     kind: str,
     sentence: str,
-    given: set[str] | frozenset[str] = frozenset(),
+    given: AbstractSet[str] = frozenset(),
     counted: frozenset[str] = frozenset(),
     places: frozenset[str] = frozenset(),
 ) -> bool:
@@ -189,7 +190,7 @@ def states_kind(
     if kind == "place":
         return bool(countries(sentence) - places)
     if given:
-        sentence = _GIVEN_CURRENCY.sub(" ", without_numbers(sentence, set(given), _GIVEN))
+        sentence = _GIVEN_CURRENCY.sub(" ", without_numbers(sentence, given, _GIVEN))
     if kind == "date":
         return bool(_DATE.search(sentence))
     if kind == "amount":

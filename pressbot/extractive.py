@@ -60,9 +60,8 @@ class ScoredSentence:
     covers: frozenset[str] = frozenset()  # the question terms it states
     # the sentences after it in its passage, when it announces a list ("... five pillars:")
     items: tuple[str, ...] = ()
-    # it can answer: it states the kind of answer asked for (a number for "how many"; any sentence
-    # when none is asked), names the role a "Who is ...?" asks about, and its release states the
-    # numbers the question names ("Section 353")
+    # it can answer: it states what the question asks for (asked.Asked.answered_by: a count of the
+    # thing asked, for the period and country asked, the role a "Who is ...?" names, ...)
     has_kind: bool = True
     in_context: frozenset[str] = frozenset()  # the question terms it or its release's title states
     in_release: frozenset[str] = frozenset()  # the question terms its release states anywhere
@@ -71,28 +70,6 @@ class ScoredSentence:
 def _coverage(weights: dict[str, float], tokens: set[str]) -> float:
     total = sum(weights.values())
     return sum(w for t, w in weights.items() if t in tokens) / total if total else 0.0
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 def score_sentences(
@@ -174,12 +151,6 @@ def score_sentences(
         )
     out.sort(key=lambda x: -x.score)
     return out
-
-
-
-
-
-
 
 
 def _release_terms(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -104,7 +105,7 @@ def number_values(text: str) -> set[str]:
     return {_amount_token(m).strip() for m in _AMOUNT.finditer(text)}
 
 
-def without_numbers(text: str, values: set[str], mark: str = " ") -> str:
+def without_numbers(text: str, values: AbstractSet[str], mark: str = " ") -> str:
     """The text with the numbers of those canonical values replaced by `mark`."""
     return _AMOUNT.sub(lambda m: mark if _amount_token(m).strip() in values else m.group(0), text)
 

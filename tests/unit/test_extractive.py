@@ -34,8 +34,6 @@ def test_a_sentence_without_the_kind_asked_for_loses_to_one_with_it() -> None:
     assert "6,070" in scored[0].text
 
 
-
-
 def test_a_who_is_question_is_answered_by_the_role_named_whole() -> None:
     assert role_terms("Who is Mexico's ambassador to Guatemala?") == ("mexico", "ambassador", "guatemala")
     assert role_terms("Who was named the State Department's envoy for Haiti?") == ("state", "depart", "envoy", "haiti")
@@ -76,15 +74,11 @@ def test_a_release_about_other_countries_does_not_answer_for_the_one_asked() -> 
     assert score_sentences(q, [_passage(nowhere, [len(nowhere)], rid="x")], HashEmbeddings(64))[0].has_kind
 
 
-
-
 def test_the_first_part_of_a_two_part_question_sets_the_kind() -> None:
     text = "The initiative achieved a 95 percent drop in border encounters. Ministers met again."
     p = _passage(text, [len(text.split(". ")[0]) + 1, len(text)])
     q = "What percentage drop in encounters did the initiative achieve, and how many people came legally under it?"
     assert score_sentences(q, [p], HashEmbeddings(64))[0].has_kind  # a share; the count is the second part's
-
-
 
 
 def test_a_release_that_never_states_the_named_number_is_about_something_else() -> None:
@@ -195,8 +189,6 @@ def test_the_answer_can_come_from_another_chunk_of_the_release_that_matched(tmp_
     assert len(engine.index.chunk_ids_of("init")) > 2
     ans = engine.answer("By how much did border encounters fall under the joint initiative?", as_of="2024-01-01")
     assert "95 percent" in ans.answer and ans.citations[0].release_id == "init"
-
-
 
 
 def test_each_part_of_a_two_part_question_gets_its_sentence(tmp_path: Path) -> None:
