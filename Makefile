@@ -3,7 +3,10 @@ PY ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= .pressbot-demo
-QUESTION ?= Which countries receive the $$180 million program?
+QUESTION ?= Which countries receive the $180 million program?
+# The question reaches the shell through the environment, unexpanded ($(value)), so `$`, quotes
+# and backticks in it stay text: "$(QUESTION)" in a recipe let the shell expand "$1" of "$180".
+export PRESSBOT_DEMO_QUESTION = $(value QUESTION)
 
 .PHONY: demo test install dev lint clean
 
@@ -26,7 +29,7 @@ dev: $(VENV)/.installed-dev
 
 demo: install
 	HF_HUB_OFFLINE=1 $(BIN)/pressbot --data-dir $(DEMO_DIR) ingest evals/sample_archive
-	HF_HUB_OFFLINE=1 $(BIN)/pressbot --data-dir $(DEMO_DIR) ask "$(QUESTION)"
+	HF_HUB_OFFLINE=1 $(BIN)/pressbot --data-dir $(DEMO_DIR) ask "$$PRESSBOT_DEMO_QUESTION"
 
 test: dev
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q

@@ -7,7 +7,7 @@ by the answer with its sources and feedback buttons. Bolt acknowledges events be
 listeners run (process_before_response=False), so a slow answer never delays the ack;
 `/ask` acks first, then answers through `respond`.
 
-Slack's rules (DESIGN.md): retries and the app_mention + message pair are deduplicated
+Slack's rules (docs/design.md): retries and the app_mention + message pair are deduplicated
 (`slack_dedupe`); other bots' messages are ignored (Bolt already ignores the bot's own);
 429s are retried after Retry-After by slack_sdk's RateLimitErrorRetryHandler; posting is
 paced to about one message per second per channel; Slack API errors are logged with their

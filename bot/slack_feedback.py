@@ -3,7 +3,7 @@
 Every answer posted is recorded (`answers`) and its feedback buttons carry the answer's id;
 a click adds a row to `feedback` with the question, the answer, its citations, the user,
 the verdict and the time. The "not helpful" ones can be exported as golden-set candidates:
-JSON Lines in the golden format of DESIGN.md, with empty `must_include`/`sources` for a
+JSON Lines in the golden format of docs/design.md, with empty `must_include`/`sources` for a
 curator to fill in (the bot's answer and citations are kept alongside, under keys the
 golden loader ignores).
 

@@ -1,6 +1,6 @@
 """The corpora and cached indexes of the search benchmark (`evals/bench_search.py`).
 
-Latency indexes: real chunks of `/work/shared/corpus` (whitehouse, every folder, and statedept,
+Latency indexes: real chunks of the corpus in `$PRESSBOT_CORPUS` (whitehouse, every folder, and statedept,
 taken round-robin over archives and months so every size mixes all of them and spans 2021-2026,
 which matters to date-filtered searches; the seed first), chunked by pressbot's own
 `Chunker` with the real model's tokenizer, so chunk sizes are the ones production sees.
@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from evals.corpus import corpus_dir
 from pressbot.config import DEFAULT_MODEL, Settings, load_settings
 from pressbot.embeddings import HashEmbeddings, PressbotEmbeddings, SentenceTransformerEmbeddings, build_embeddings
 from pressbot.sentences import split_sentences
@@ -44,7 +45,7 @@ from pressbot.types import Chunk, Release, sentences_at
 
 log = logging.getLogger(__name__)
 
-CORPUS = Path("/work/shared/corpus")
+CORPUS = corpus_dir()
 DEFAULT_CACHE = Path(__file__).parent / ".cache" / "bench-search"
 VECTORS_NOTE = "HashEmbeddings(384) stand-in for passage and sentence vectors; queries embedded with the real model"
 # 2: chunks carry their sentence ends, sentence vectors are stored (as ingest does since then)

@@ -16,7 +16,7 @@ torch, as users run them, and the quality of a non-torch backend's vectors is ch
 `--full` ingests all of the corpus (whitehouse, statedept, seed) and reports peak RSS; stopped
 early (SIGTERM from `timeout`, Ctrl-C) it reports how far it got.
 
-    .venv/bin/python evals/bench_ingest.py --corpus /work/shared/corpus --releases 2000 --out /tmp/bench
+    .venv/bin/python evals/bench_ingest.py --corpus "$PRESSBOT_CORPUS" --releases 2000 --out /tmp/bench
     .venv/bin/python evals/bench_ingest.py --backend torch --releases 2000
     timeout 7200 .venv/bin/python evals/bench_ingest.py --full --out /tmp/bench-full
 
@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from evals.corpus import corpus_dir
 from ingest.chunking import Chunker
 from ingest.indexer import Indexer, body_hash
 from ingest.sources import Skip, open_source
@@ -441,7 +442,8 @@ def _on_term(_sig: int, _frame: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", type=Path, default=Path("/work/shared/corpus"))
+    ap.add_argument("--corpus", type=Path, default=corpus_dir(),
+                    help="the corpus folder (whitehouse/, statedept/, seed/, ...); default $PRESSBOT_CORPUS")
     ap.add_argument("--releases", type=int, default=2000, help="sample size (>= 2000 for the issue's figures)")
     ap.add_argument("--out", type=Path, help="write results.json and table.txt here")
     ap.add_argument(

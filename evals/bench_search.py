@@ -2,7 +2,7 @@
 
     python -m evals.bench_search [--cache DIR] [--sizes 5000,20000,50000] [--skip-quality] [--skip-latency]
 
-Part 1, latency: for each size, an index of that many real chunks of /work/shared/corpus, written
+Part 1, latency: for each size, an index of that many real chunks of the corpus in $PRESSBOT_CORPUS, written
 as ingest writes it (chunks with their sentence ends, the sentences' vectors in the sentence-vector
 store) but with hash stand-ins for passage and sentence vectors; queries are embedded with the
 real model (see `evals/bench_corpus.py`). Single-threaded and warm, over a fixed list of 50
@@ -411,7 +411,7 @@ def measure_quality(data_dir: Path, cache: Path, naive: str) -> dict[str, Any]:
     stats = index.stats()
     seed = next((r for r in index.iter_releases() if r.source == "seed"), None)
     if seed is None:
-        raise SystemExit(f"no release of source 'seed' in {data_dir}; ingest /work/shared/corpus/seed into it")
+        raise SystemExit(f"no release of source 'seed' in {data_dir}; ingest $PRESSBOT_CORPUS/seed")
     out: dict[str, Any] = {
         "passage_vectors": index.meta().get("bench_passage_vectors", f"real ({index.embedder.name})"),
         "releases": stats["releases"],

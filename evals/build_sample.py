@@ -2,7 +2,7 @@
 
 Usage::
 
-    python evals/build_sample.py --corpus /work/shared/corpus --out evals/sample_archive
+    python evals/build_sample.py --corpus "$PRESSBOT_CORPUS" --out evals/sample_archive
 
 Standard library only (the front matter is read with a small parser that handles the plain,
 single-quoted and double-quoted scalars the White House files use). The selection is
@@ -46,6 +46,8 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+
+from evals.corpus import corpus_dir
 
 SEED = 20240122
 RELEASE_FOLDERS = ("statements-releases", "briefings-statements", "fact-sheets", "releases")
@@ -349,7 +351,7 @@ tested and evaluated offline (`evals/golden/sample.jsonl` asks questions about i
 here was written for the project; the files are copied unchanged (byte-for-byte) from the
 sources below. Built by `evals/build_sample.py` (deterministic, seed {seed}):
 
-    python evals/build_sample.py --corpus /work/shared/corpus --out evals/sample_archive
+    python evals/build_sample.py --corpus "$PRESSBOT_CORPUS" --out evals/sample_archive
 
 ## Parts
 
@@ -408,7 +410,8 @@ def _selection_rule_text() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument("--corpus", type=Path, default=Path("/work/shared/corpus"))
+    ap.add_argument("--corpus", type=Path, default=corpus_dir(),
+                    help="the corpus folder (whitehouse/, statedept/, seed/, ...); default $PRESSBOT_CORPUS")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "sample_archive")
     ap.add_argument("--no-mananeras", action="store_true", help="leave the transcript out")
     args = ap.parse_args(argv)

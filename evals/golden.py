@@ -1,6 +1,6 @@
 """Golden question sets: loading, matching and checking (pure Python, no index needed).
 
-A golden file is JSON Lines, one question a line (see DESIGN.md)::
+A golden file is JSON Lines, one question a line (see docs/design.md)::
 
     {"id": "seed-001", "question": "Which countries receive the $180 million program?",
      "answer": "...", "must_include": [["Guatemala"], ["$180 million", "180 million"]],
@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pressbot.errors import PressbotError
 
@@ -69,6 +69,15 @@ class GoldenFormatError(PressbotError):
     """A golden file cannot be read: bad JSON or a line that does not fit the format."""
 
 
+def _without_nulls(value: Any) -> Any:
+    """`value` with every object key whose value is null dropped, at any depth."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
 class GoldenItem(BaseModel):
     """One golden question. Unknown keys are ignored."""
 
@@ -81,6 +90,12 @@ class GoldenItem(BaseModel):
     sources: list[dict[str, str]] = Field(default_factory=list)
     type: str = Field(min_length=1)
     as_of: dt.date | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls_as_absent(cls, value: Any) -> Any:
+        # Tools that export golden files write `null` for a key they have no value for.
+        return _without_nulls(value)
 
     @field_validator("must_include", mode="before")
     @classmethod

@@ -1,4 +1,4 @@
-"""The contracts between the parts (see DESIGN.md): Release, Chunk, Passage, Citation, Answer."""
+"""The contracts between the parts (see docs/design.md): Release, Chunk, Passage, Citation, Answer."""
 
 from __future__ import annotations
 
@@ -116,7 +116,7 @@ class Citation(BaseModel):
 
 
 class Answer(BaseModel):
-    """The Answer JSON contract of DESIGN.md."""
+    """The Answer JSON contract of docs/design.md."""
 
     question: str
     answer: str

@@ -5,7 +5,6 @@ quickstart); the quickstart test checks that run, the other tests reuse its inde
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import subprocess
 import sys
@@ -28,46 +27,43 @@ def run_cli(*args: str, data_dir: Path, timeout: float = 900, check: bool = True
     return proc
 
 
-def demo_commands(data_dir: Path) -> list[tuple[dict[str, str], list[str]]]:
-    """The `demo` recipe of the Makefile as (env, argv) pairs, its variables filled in."""
-    makefile = (ROOT / "Makefile").read_text()
-    question = re.search(r"^QUESTION \?= (.+)$", makefile, re.M)
-    recipe = re.search(r"^demo:.*\n((?:\t.*\n)+)", makefile, re.M)
-    assert question and recipe, "the Makefile has no demo recipe / QUESTION"
-    values = {"BIN": str(Path(sys.executable).parent), "DEMO_DIR": str(data_dir),
-              "QUESTION": question.group(1).replace("$$", "$")}
-    commands = []
-    for line in recipe.group(1).splitlines():
-        line = re.sub(r"\$\((\w+)\)", lambda m: values[m.group(1)], line.strip())
-        words = shlex.split(line)
-        env = {}
-        while words and re.match(r"^\w+=", words[0]):
-            key, _, value = words.pop(0).partition("=")
-            env[key] = value
-        commands.append((env, words))
-    return commands
-
-
 @dataclass
 class DemoRun:
+    clone: Path
     data_dir: Path
-    commands: list[tuple[dict[str, str], list[str]]]
-    ingest: subprocess.CompletedProcess[str]
+    proc: subprocess.CompletedProcess[str]
+
+
+def make_demo(clone: Path, data_dir: Path, *make_args: str) -> subprocess.CompletedProcess[str]:
+    """`make demo` typed into a shell in `clone`, as the README says, with the test session's venv
+    (already installed, so the recipe's install step has nothing to do) and the clone's code."""
+    venv = Path(sys.executable).parent.parent
+    line = " ".join(["make", "--no-print-directory", "demo", f"VENV={shlex.quote(str(venv))}",
+                     f"DEMO_DIR={shlex.quote(str(data_dir))}", *make_args])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRESSBOT_")}  # the defaults, as a user has them
+    env["PYTHONPATH"] = str(clone)  # the venv's editable install points at the checkout under test, not the clone
+    return subprocess.run(["/bin/sh", "-c", line], cwd=clone, env=env, capture_output=True, text=True, timeout=1500)
+
+
+def fresh_clone(dest: Path) -> Path:
+    """A clone of this checkout's HEAD, its files as new as `git clone` leaves them."""
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(dest)], check=True, capture_output=True, timeout=300)
+    old = 946684800  # 2000-01-01: older than the venv's install stamp, so make does not reinstall into it
+    os.utime(dest / "pyproject.toml", (old, old))
+    return dest
 
 
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
-    """The demo recipe's ingest of the sample archive (real all-MiniLM-L6-v2), once per session."""
+    """`make demo` in a fresh clone (real all-MiniLM-L6-v2 on the sample archive), once per session;
+    the quickstart test reads what it printed, the other tests reuse its index."""
+    clone = fresh_clone(tmp_path_factory.mktemp("clone") / "pressbot")
     data_dir = tmp_path_factory.mktemp("demo")
-    commands = demo_commands(data_dir)
-    env, argv = commands[0]
-    base = {k: v for k, v in os.environ.items() if not k.startswith("PRESSBOT_")}  # the defaults, as a user has them
-    proc = subprocess.run(argv, cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=1500)
-    return DemoRun(data_dir, commands, proc)
+    return DemoRun(clone, data_dir, make_demo(clone, data_dir))
 
 
 @pytest.fixture(scope="session")
 def sample_data_dir(demo_run: DemoRun) -> Path:
     """A data dir holding the sample archive's index (real all-MiniLM-L6-v2)."""
-    assert demo_run.ingest.returncode == 0, demo_run.ingest.stdout + demo_run.ingest.stderr[-3000:]
+    assert demo_run.proc.returncode == 0, demo_run.proc.stdout + demo_run.proc.stderr[-3000:]
     return demo_run.data_dir

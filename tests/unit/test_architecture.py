@@ -1,4 +1,4 @@
-"""The dependency rules of DESIGN.md, enforced with import-linter's contracts (pyproject.toml)."""
+"""The dependency rules of docs/design.md, enforced with import-linter's contracts (pyproject.toml)."""
 
 from __future__ import annotations
 

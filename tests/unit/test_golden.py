@@ -80,6 +80,16 @@ def test_load_golden_accepts_several_paths_and_bare_string_facts(tmp_path: Path)
     assert len(items) == 2
 
 
+def test_null_values_count_as_absent(tmp_path: Path) -> None:
+    """Exporters write `null` for what they lack: a source's `url`, `as_of`, `answer`."""
+    path = _write(tmp_path / "g.jsonl", [_item(answer=None, as_of=None, topic=None,
+                                               sources=[{"url": None, "title": SEED_TITLE, "release_id": None}])])
+    (item,) = load_golden(path)
+    assert item.sources == [{"title": SEED_TITLE}]
+    assert item.answer == "" and item.as_of is None
+    assert check_golden([item], RELEASES) == []
+
+
 def test_bad_json_names_file_and_line(tmp_path: Path) -> None:
     path = _write(tmp_path / "bad.jsonl", [_item(), "{not json"])
     with pytest.raises(GoldenFormatError, match=r"bad\.jsonl:2: not valid JSON"):

@@ -37,14 +37,14 @@ def test_sample_golden_has_no_problems(items, releases) -> None:
     assert check_golden(items, releases) == []
 
 
-@pytest.mark.parametrize("name", ["holdout.jsonl", "holdout2.jsonl"])
-def test_holdout_golden_has_no_problems_and_asks_nothing_the_sample_does(name, items, releases) -> None:
-    """The held-out sets (questions written after the answerer's rules, to see whether they carry
-    over) fit the archive too, and share no question with the set the rules were made on."""
-    holdout = load_golden(GOLDEN.parent / name)
-    assert check_golden(holdout, releases) == []
-    assert len(holdout) >= 40 and sum(it.type == "unanswerable" for it in holdout) >= 20
-    assert not {it.question.lower() for it in holdout} & {it.question.lower() for it in items}
+@pytest.mark.parametrize("name", ["dev2.jsonl", "dev3.jsonl"])
+def test_dev_golden_has_no_problems_and_asks_nothing_the_sample_does(name, items, releases) -> None:
+    """The other dev sets (written as held-out sets, then read to change rules, so dev sets now)
+    fit the archive too, and share no question with the sample set."""
+    dev = load_golden(GOLDEN.parent / name)
+    assert check_golden(dev, releases) == []
+    assert len(dev) >= 40 and sum(it.type == "unanswerable" for it in dev) >= 20
+    assert not {it.question.lower() for it in dev} & {it.question.lower() for it in items}
 
 
 def test_sample_golden_coverage(items) -> None:
