@@ -12,6 +12,7 @@ import click
 from pressbot.config import Settings
 
 DEFAULT_GOLDEN = Path(__file__).parent / "golden" / "sample.jsonl"
+HELDOUT_PREFIX = "heldout"  # golden files named heldout*.jsonl are frozen held-out sets
 DEFAULT_THRESHOLDS = Path(__file__).parent / "thresholds.toml"
 
 
@@ -38,6 +39,8 @@ def register(cli: click.Group, settings_of: Callable[..., Settings]) -> None:
     @click.option("--thresholds", type=click.Path(path_type=Path), default=DEFAULT_THRESHOLDS, show_default=True)
     @click.option("--no-baseline", is_flag=True, help="Skip the baseline pipeline.")
     @click.option("--limit", type=int, help="Only the first N questions (quick runs).")
+    @click.option("--unseal", is_flag=True,
+                  help="Write each question's answer for a held-out set (heldout*.jsonl) too: it is a dev set then.")
     @click.pass_context
     def eval_cmd(
         ctx: click.Context,
@@ -50,6 +53,7 @@ def register(cli: click.Group, settings_of: Callable[..., Settings]) -> None:
         thresholds: Path,
         no_baseline: bool,
         limit: int | None,
+        unseal: bool,
     ) -> None:
         """Run a golden question set through the same engine as Slack and the API, beside the baseline.
 
@@ -82,6 +86,7 @@ def register(cli: click.Group, settings_of: Callable[..., Settings]) -> None:
         except ValueError:
             raise QueryError(f"--as-of {as_of!r} is not an ISO date (YYYY-MM-DD)") from None
         report = runner.run(engine, items, k=k, as_of=as_of_d, baseline=not no_baseline)
+        report.meta["sealed"] = not unseal and any(p.name.startswith(HELDOUT_PREFIX) for p in golden)
         paths = runner.write(report, out)
         click.echo(json.dumps({"pressbot": report.pressbot, "baseline": report.baseline}, indent=1))
         click.echo("wrote " + ", ".join(str(p) for p in paths))

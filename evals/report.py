@@ -56,6 +56,8 @@ def markdown(report: Report) -> str:
         report.results,
         key=lambda r: (r.answerable and not r.abstained and r.fact_recall == 1.0, r.fact_recall, r.rr),
     )[:15]
+    if report.sealed:
+        return "\n".join([*out, "Held-out set: only aggregate figures are reported (`--unseal` shows questions).", ""])
     out += ["## Worst questions", ""]
     for r in worst:
         if r.answerable and r.fact_recall == 1.0 and r.hit:

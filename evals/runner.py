@@ -33,7 +33,17 @@ class Report:
     baseline_results: list[QuestionResult]
     meta: dict[str, Any]
 
+    @property
+    def sealed(self) -> bool:
+        """A held-out run: only aggregate figures are written, so no failure can shape a rule."""
+        return bool(self.meta.get("sealed"))
+
     def to_json(self) -> dict[str, Any]:
+        if self.sealed:
+            return {k: v for k, v in self._full_json().items() if k not in ("questions", "baseline_questions")}
+        return self._full_json()
+
+    def _full_json(self) -> dict[str, Any]:
         return {
             "meta": self.meta,
             "pressbot": self.pressbot,

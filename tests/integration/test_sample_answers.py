@@ -46,3 +46,18 @@ def test_eval_gate_passes_on_the_bundled_set(sample_data_dir: Path, tmp_path: Pa
     assert report["baseline"] is not None and report["meta"]["mode"] == "extractive"
     for name in ("report.md", "metrics_by_type.png", "latency.png"):
         assert (tmp_path / "report" / name).stat().st_size > 0
+
+
+def test_eval_of_the_heldout_set_reports_only_aggregates(sample_data_dir: Path, tmp_path: Path) -> None:
+    """Nobody reads a held-out question's answer by accident: report.json and report.md hold the
+    figures only, unless --unseal (which makes the set a dev set) is given."""
+    golden = str(Path(__file__).resolve().parents[2] / "evals" / "golden" / "heldout.jsonl")
+    sealed, unsealed = tmp_path / "sealed", tmp_path / "unsealed"
+    run_cli("eval", "--golden", golden, "--no-baseline", "--limit", "5", "--out", str(sealed), data_dir=sample_data_dir)
+    report = json.loads((sealed / "report.json").read_text())
+    assert report["meta"]["questions"] == 5 and "fact_recall" in report["pressbot"]
+    assert "questions" not in report and report["meta"]["sealed"] is True
+    assert "ho3-" not in (sealed / "report.md").read_text() and "ho3-" not in (sealed / "report.json").read_text()
+    run_cli("eval", "--golden", golden, "--no-baseline", "--limit", "5", "--unseal", "--out", str(unsealed),
+            data_dir=sample_data_dir)
+    assert len(json.loads((unsealed / "report.json").read_text())["questions"]) == 5

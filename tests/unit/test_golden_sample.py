@@ -1,4 +1,4 @@
-"""The bundled golden sets (evals/golden/sample.jsonl and the held-out ones) fit the bundled sample archive.
+"""The bundled golden sets (the dev sets sample, dev2, dev3 and the frozen held-out set) fit the bundled sample archive.
 
 The archive is read raw (front matter, JSON Lines, plain text) and cleaned the way the ingest
 will clean it (pandoc escapes removed, hard wraps joined), so every must_include fact has to
@@ -7,6 +7,7 @@ occur in the cleaned text of its sources, and every source has to exist.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from pathlib import Path
@@ -45,6 +46,23 @@ def test_dev_golden_has_no_problems_and_asks_nothing_the_sample_does(name, items
     assert check_golden(dev, releases) == []
     assert len(dev) >= 40 and sum(it.type == "unanswerable" for it in dev) >= 20
     assert not {it.question.lower() for it in dev} & {it.question.lower() for it in items}
+
+
+HELDOUT = GOLDEN.parent / "heldout.jsonl"
+# The held-out set is frozen: written from the sample archive alone by someone who saw neither the
+# answerer's code nor the other sets; only its aggregate figures are read. Changing it makes it a
+# dev set: add a new held-out set instead, and say so in the README.
+HELDOUT_SHA256 = "0e8c1b3f7597ba9a9c9c6a15f434e6973d5a58c7d37b63ef089298833335575f"
+
+
+def test_heldout_golden_is_frozen_and_fits_the_archive(items, releases) -> None:
+    assert hashlib.sha256(HELDOUT.read_bytes()).hexdigest() == HELDOUT_SHA256
+    heldout = load_golden(HELDOUT)
+    assert check_golden(heldout, releases) == []
+    types = Counter(it.type for it in heldout)
+    assert len(heldout) >= 80 and types["paraphrase"] >= 15 and types["multi"] >= 10
+    assert types["list"] >= 10 and types["unanswerable"] >= 12
+    assert not {it.question.lower() for it in heldout} & {it.question.lower() for it in items}
 
 
 def test_sample_golden_coverage(items) -> None:
