@@ -32,5 +32,6 @@ def test_no_file_holds_a_machine_path() -> None:
 
 def test_design_notes_cited_by_the_code_are_in_the_repo() -> None:
     assert (ROOT / "docs" / "design.md").is_file()
-    cited_outside = [name for name, text in _tracked_text_files() if "DESIGN.md" in text]
+    this_test = str(Path(__file__).resolve().relative_to(ROOT))  # it names the file it looks for
+    cited_outside = [name for name, text in _tracked_text_files() if "DESIGN.md" in text and name != this_test]
     assert cited_outside == []
