@@ -223,7 +223,7 @@ def build_latency_index(cache: Path, n_chunks: int) -> dict[str, object]:
             return info
     source = chunk_corpus(cache, n_chunks)
     shutil.rmtree(data_dir, ignore_errors=True)
-    index = Index(make_client(settings), settings, embedder).open(create=True)
+    index = Index(make_client(settings, create=True), settings, embedder).open(create=True)
     store = index.sentence_vectors
     index.begin_write()
     t0 = time.perf_counter()

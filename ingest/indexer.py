@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 
 from ingest.chunking import Chunker, context_header
+from ingest.prune import PruneLimit
 from ingest.sources.base import Skip
-from pressbot.index import Index
+from pressbot.index import Index, ReleaseRecord
 from pressbot.types import Chunk, Release, sentences_at
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class IngestSummary:
     skipped: Counter[str] = field(default_factory=Counter)
     skipped_examples: list[Skip] = field(default_factory=list)
     repaired: dict[str, int] = field(default_factory=dict)
+    prune_refused: str | None = None  # why --prune removed nothing (see ingest.prune)
     elapsed_s: float = 0.0
 
     @property
@@ -67,6 +69,7 @@ class IngestSummary:
             "chunks_embedded": self.chunks_embedded,
             "sentences_embedded": self.sentences_embedded,
             "repaired": self.repaired,
+            "prune_refused": self.prune_refused,
             "elapsed_s": round(self.elapsed_s, 2),
             "releases_per_s": round(self.releases_seen / self.elapsed_s, 2) if self.elapsed_s else None,
         }
@@ -106,9 +109,12 @@ class Indexer:
         self,
         items: Iterable[Release | Skip],
         *,
-        prune: bool = False,
+        prune: PruneLimit | None = None,
+        source: str | None = None,
         on_item: Callable[[Release | Skip], None] | None = None,
     ) -> IngestSummary:
+        if prune is not None and source is None:
+            raise ValueError("prune needs the name of the source being read")
         start = time.perf_counter()
         summary = IngestSummary()
         index = self.index
@@ -117,8 +123,15 @@ class Indexer:
         changed = index.begin_write()
         if changed:
             summary.repaired = index.repair()
-        existing = index.release_hashes()
-        stored_bodies = self._existing_bodies()
+        # `source` names what is being read: prune looks only at the releases stored from it
+        existing = {rec.id: rec for rec in index.iter_releases()}
+        stored_bodies: dict[str, str] = {}
+        for rec in existing.values():
+            if rec.body_hash:
+                stored_bodies.setdefault(rec.body_hash, rec.id)
+
+        def pruned_if_missing(rid: str) -> bool:
+            return prune is not None and existing[rid].source == source
         run_bodies: dict[str, str] = {}  # body hash -> id of the release holding it in this run
         deferred: list[tuple[Release, list[Chunk], str]] = []
         aliases: dict[str, set[str]] = {}
@@ -131,7 +144,8 @@ class Indexer:
             # runs in the prefetch thread: hashing and chunking are CPU work off the main loop
             if isinstance(item, Skip):
                 return item, None
-            if existing.get(item.id, ("", 0))[0] == item.content_hash:
+            stored = existing.get(item.id)
+            if stored is not None and stored.matches(item):
                 return item, None
             try:
                 return item, self.chunker.chunk(item)
@@ -189,7 +203,7 @@ class Indexer:
             stored_first = stored_bodies[bh]
             if first is not None and first != item.id:
                 duplicate(item, first)
-            elif stored_first not in seen and not prune:
+            elif stored_first not in seen and not pruned_if_missing(stored_first):
                 duplicate(item, stored_first)  # still stored under that id, unchanged
             else:
                 store(item, chunks, bh)  # its stored twin changed or is being pruned
@@ -202,31 +216,45 @@ class Indexer:
             if stored is not None and not set(names) <= set(stored.aliases):
                 index.set_aliases(canonical, sorted(set(stored.aliases) | names))
                 changed = True
-        if prune:
-            alias_ids = {a for names in aliases.values() for a in names}
-            # an item that could not be read this time (a fetch that failed, a file being
-            # rewritten) has not vanished: pruning it would turn bad input into lost data
-            kept = self._stored_at(skipped_at) if skipped_at else set()
-            for rid in existing:
-                if rid not in seen and rid not in alias_ids and rid not in kept:
-                    index.delete_release(rid)
-                    summary.pruned += 1
-                    changed = True
+        if prune is not None:
+            assert source is not None
+            changed = self._prune(existing, source, prune, seen, aliases, skipped_at, summary) or changed
         index.end_write(changed)
         index.lexical()  # bring the lexical index in step with Chroma in the same run
         summary.elapsed_s = time.perf_counter() - start
         return summary
 
-    def _stored_at(self, locations: set[str]) -> set[str]:
-        """Ids of stored releases whose id or one of whose aliases (e.g. its path) is a location."""
-        return {rec.id for rec in self.index.iter_releases() if rec.id in locations or locations & set(rec.aliases)}
-
-    def _existing_bodies(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for rec in self.index.iter_releases():
-            if rec.body_hash:
-                out.setdefault(rec.body_hash, rec.id)
-        return out
+    def _prune(
+        self,
+        existing: dict[str, ReleaseRecord],
+        source: str,
+        limit: PruneLimit,
+        seen: set[str],
+        aliases: dict[str, set[str]],
+        skipped_at: set[str],
+        summary: IngestSummary,
+    ) -> bool:
+        """Remove the releases of `source` that the run did not see, within `limit`."""
+        alias_ids = {a for names in aliases.values() for a in names}
+        ours = [rec for rec in existing.values() if rec.source == source]
+        # an item that could not be read this time (a fetch that failed, a file being
+        # rewritten) has not vanished: pruning it would turn bad input into lost data
+        gone = [
+            rec.id
+            for rec in ours
+            if rec.id not in seen
+            and rec.id not in alias_ids
+            and rec.id not in skipped_at
+            and not skipped_at & set(rec.aliases)
+        ]
+        summary.prune_refused = limit.refusal(source, len(gone), len(ours))
+        if summary.prune_refused:
+            log.warning("%s", summary.prune_refused)
+            return False
+        for rid in gone:
+            self.index.delete_release(rid)
+        summary.pruned = len(gone)
+        return bool(gone)
 
     def _chunk_vectors(self, pending: list[tuple[Release, list[Chunk], bool]], summary: IngestSummary) -> np.ndarray:
         """Sentences are what is encoded; a chunk's vector is the mean of its sentences' vectors

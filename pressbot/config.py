@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     chunk_overlap_sentences: int = Field(1, ge=0, le=10, description="Sentences repeated between neighbouring chunks.")
 
     # --- ingest ------------------------------------------------------------------------
+    writer_lease_s: float = Field(
+        30.0, ge=2, description="Lease of an ingest writing to a Chroma server: another may take over when it expires."
+    )
     max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are skipped as oversized.")
     fetch_timeout_s: float = Field(20.0, gt=0, description="Timeout of one HTTP fetch.")
     fetch_retries: int = Field(3, ge=0, le=10, description="Retries (with backoff) of a failed fetch.")

@@ -6,6 +6,7 @@
     +-- IndexError_               the index cannot be opened or used
     |   +-- ModelMismatchError    the collection was built with another embedding model
     |   +-- IndexEmptyError       nothing has been ingested yet
+    |   +-- IndexBusyError        another ingest is writing the index
     +-- QueryError                a question or its filters are invalid
     +-- PromptError               a prompt template is missing or has unknown variables
     +-- LLMError                  the configured chat model failed
@@ -38,6 +39,10 @@ class ModelMismatchError(IndexError_):
 
 
 class IndexEmptyError(IndexError_):
+    pass
+
+
+class IndexBusyError(IndexError_):
     pass
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -31,6 +31,7 @@ from chromadb.config import Settings as ChromaSettings
 
 from pressbot import lexical_store
 from pressbot.config import Settings
+from pressbot.data_dir import chroma_dir
 from pressbot.embeddings import PressbotEmbeddings
 from pressbot.errors import ConfigError, IndexEmptyError, IndexError_, ModelMismatchError
 from pressbot.lexical import LexicalIndex, indexed_text
@@ -50,8 +51,10 @@ _RELEASE_PAGE = 250
 FRESHNESS_S = 2.0
 
 
-def make_client(settings: Settings) -> ClientAPI:
-    """Embedded PersistentClient under the data dir, or an HttpClient for a Chroma server."""
+def make_client(settings: Settings, *, create: bool = False) -> ClientAPI:
+    """Embedded PersistentClient under the data dir, or an HttpClient for a Chroma server.
+
+    Only a writer (`create`) makes the data dir; see `pressbot.data_dir` for the checks."""
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if settings.chroma_url:
         url = urlparse(settings.chroma_url)
@@ -72,8 +75,8 @@ def make_client(settings: Settings) -> ClientAPI:
                 f"cannot reach the Chroma server at {settings.chroma_url} ({exc}); "
                 "start it (chroma run --host 127.0.0.1 --port N) or fix PRESSBOT_CHROMA_URL"
             ) from None
-    settings.chroma_path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+    path = chroma_dir(settings, create=create)
+    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
 
 @dataclass
@@ -105,6 +108,14 @@ class ReleaseRecord:
         }
 
 
+    def matches(self, release: Release) -> bool:
+        """Whether this record stores `release` as it is now: its text and every field of it
+        that is stored (a changed date or URL is a change, as much as a changed text)."""
+        return (self.content_hash, self.title, self.date, self.url or None, self.source, self.language) == (
+            release.content_hash, release.title, release.date, release.url or None, release.source, release.language
+        )
+
+
 def _record(rid: str, meta: Mapping[str, Any], text: str | None) -> ReleaseRecord:
     d = meta.get("date")
     return ReleaseRecord(
@@ -134,6 +145,8 @@ class Index:
         self._releases: Collection | None = None
         self._lexical: LexicalIndex | None = None
         self._lexical_checked = 0.0
+        # called before every write: the writer lock's check that this process still holds it
+        self.guard: Callable[[], None] = lambda: None
         self.sentence_vectors = SentenceVectorStore(settings.sentence_vectors_path, embedder.name)
 
     # --- opening -----------------------------------------------------------------------
@@ -221,6 +234,7 @@ class Index:
         return was_dirty
 
     def end_write(self, changed: bool) -> None:
+        self.guard()
         self._lexical_checked = 0.0
         meta = self.meta()
         gen = int(meta.get("generation", 0)) + (1 if changed else 0)
@@ -306,6 +320,7 @@ class Index:
         """
         if not batch:
             return
+        self.guard()
         self._lexical_checked = 0.0  # readers in this process see the change at once
         ids = [release.id for release, _, _, _ in batch]
         self.releases.delete(ids=ids)
@@ -348,6 +363,7 @@ class Index:
             )
 
     def set_aliases(self, release_id: str, aliases: list[str]) -> None:
+        self.guard()
         got = self.releases.get(ids=[release_id], include=["metadatas"])
         if got["ids"]:
             meta = dict(got["metadatas"][0])  # type: ignore[index]
@@ -355,6 +371,7 @@ class Index:
             self.releases.update(ids=[release_id], metadatas=[meta])
 
     def delete_release(self, release_id: str) -> None:
+        self.guard()
         self._lexical_checked = 0.0
         self.releases.delete(ids=[release_id])
         self.chunks.delete(where={"release_id": release_id})
@@ -365,6 +382,7 @@ class Index:
         Removes chunks whose release is not committed or whose hash differs, and releases
         whose chunk count does not match what is stored (they are re-ingested next run).
         """
+        self.guard()
         committed = self.release_hashes()
         seen: dict[str, int] = {}
         orphans: list[str] = []
@@ -416,13 +434,23 @@ class Index:
         return lex
 
     # --- stats -------------------------------------------------------------------------
+    def sources(self) -> dict[str, int]:
+        """{source name: releases stored from it}; needs no `open()`, so a rebuild can ask before
+        it drops an index built with another model."""
+        if self._releases is None:
+            names = {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
+            if self.name + "__releases" not in names:
+                return {}
+            self._releases = self.client.get_collection(self.name + "__releases", embedding_function=None)
+        counts: dict[str, int] = {}
+        for r in self.iter_releases():
+            counts[r.source] = counts.get(r.source, 0) + 1
+        return counts
+
     def stats(self) -> dict[str, Any]:
         dates = [r.date for r in self.iter_releases() if r.date]
-        sources: dict[str, int] = {}
-        n_releases = 0
-        for r in self.iter_releases():
-            n_releases += 1
-            sources[r.source] = sources.get(r.source, 0) + 1
+        sources = self.sources()
+        n_releases = sum(sources.values())
         meta = self.meta()
         return {
             "releases": n_releases,

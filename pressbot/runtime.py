@@ -33,7 +33,7 @@ def quiet_libraries() -> None:
 
 def open_index(settings: Settings, *, create: bool = False, embedder: PressbotEmbeddings | None = None) -> Index:
     quiet_libraries()
-    client = make_client(settings)
+    client = make_client(settings, create=create)
     if not create:
         Index.require(client, settings)  # before loading the model: a missing index is told at once
     embedder = embedder or build_embeddings(settings)

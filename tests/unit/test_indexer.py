@@ -13,6 +13,7 @@ import pytest
 
 from ingest.chunking import Chunker
 from ingest.indexer import Indexer, IngestSummary
+from ingest.prune import PruneLimit
 from ingest.sources import Skip
 from pressbot.config import Settings
 from pressbot.embeddings import HashEmbeddings
@@ -47,12 +48,12 @@ class Archive:
     def open(self) -> Index:
         return open_index(self.settings, create=True, embedder=self.embedder)
 
-    def run(self, items: Iterable[Release | Skip], *, prune: bool = False, chunker: Chunker | None = None
-            ) -> IngestSummary:
+    def run(self, items: Iterable[Release | Skip], *, prune: PruneLimit | None = None, source: str = "test",
+            chunker: Chunker | None = None) -> IngestSummary:
         index = self.open()
         chunker = chunker or Chunker(index.embedder, self.settings.chunk_tokens, self.settings.chunk_overlap_sentences)
         self.embedder.calls = self.embedder.texts = 0
-        summary = Indexer(index, chunker, batch_chunks=16).run(items, prune=prune)
+        summary = Indexer(index, chunker, batch_chunks=16).run(items, prune=prune, source=source)
         assert_consistent(index)
         return summary
 
@@ -71,6 +72,9 @@ def assert_consistent(index: Index) -> None:
 
 def long_text(topic: str, n: int = 12) -> str:
     return " ".join(f"Sentence {i} of the {topic} release explains the {topic} policy in detail." for i in range(n))
+
+
+FORCE = PruneLimit(force=True)
 
 
 @pytest.fixture()
@@ -118,7 +122,7 @@ def test_prune_removes_vanished_releases_everywhere(archive: Archive) -> None:
     kept = archive.run(remaining)  # without --prune nothing is removed
     assert kept.pruned == 0 and archive.open().get_release("wh-haiti") is not None
 
-    pruned = archive.run(remaining, prune=True)
+    pruned = archive.run(remaining, prune=PruneLimit())
     assert (pruned.pruned, pruned.unchanged, archive.embedder.calls) == (1, 4, 0)
     index = archive.open()
     assert index.get_release("wh-haiti") is None
@@ -164,7 +168,7 @@ def test_pruning_the_first_copy_keeps_the_body_under_its_duplicate(archive: Arch
     assert archive.open().get_release("new/a.md") is None
 
     # old/a.md vanished from the source, its duplicate is still there
-    summary = archive.run([release("new/a.md", "Statement", body)], prune=True)
+    summary = archive.run([release("new/a.md", "Statement", body)], prune=FORCE)  # its one release
     assert (summary.added, summary.pruned) == (1, 1)
     index = archive.open()
     assert index.get_release("old/a.md") is None
@@ -179,7 +183,7 @@ def test_a_duplicate_of_a_release_that_changed_is_stored_on_its_own(archive: Arc
     # a.md is edited; b.md still holds the old body, which must not vanish with a.md's old version
     for order in ([release("b.md", "Visa", body), release("a.md", "Visa", "Rewritten: visas are suspended.")],
                   [release("a.md", "Visa", "Rewritten again: visas resume."), release("b.md", "Visa", body)]):
-        archive.run(order, prune=True)
+        archive.run(order, prune=PruneLimit())
         index = archive.open()
         b = index.get_release("b.md")
         assert b is not None and b.text == body
@@ -191,7 +195,7 @@ def test_prune_keeps_releases_whose_item_was_skipped_this_time(archive: Archive)
     archive.run(items)
     # the seed file became unreadable (or a fetch failed): it has not vanished from the source
     now = [r for r in items if r.id != "seed"] + [Skip("seed", "unreadable", "Permission denied")]
-    summary = archive.run(now, prune=True)
+    summary = archive.run(now, prune=PruneLimit(), source="seed")
     assert summary.pruned == 0 and summary.skipped == {"unreadable": 1}
     assert archive.open().get_release("seed") is not None
 
