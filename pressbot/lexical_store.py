@@ -21,6 +21,7 @@ old one and swapped in; readers that mapped the old files keep them until they r
 
 from __future__ import annotations
 
+import glob
 import json
 import logging
 import os
@@ -118,7 +119,8 @@ def write(path: Path, fingerprint: str, pages: Iterable[Page], fetch: Fetch) -> 
     """Write the copy for Chroma's current content (pages of ids + metadata; `fetch` gives the
     text and vector of chunks the previous copy at `path` does not hold)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    remove_leftovers(path)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.{os.getpid()}.", dir=path.parent))
     try:
         with _Previous.open(path) as previous, _Writer(tmp, previous) as writer:
             for ids, metas in pages:
@@ -127,6 +129,31 @@ def write(path: Path, fingerprint: str, pages: Iterable[Page], fetch: Fetch) -> 
         _swap(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def remove_leftovers(path: Path) -> list[Path]:
+    """Remove the temp dirs of writers of `path` that died (killed mid-write): each is named
+    after its writer's pid, so one whose process is gone is a leftover; a live writer's (a
+    reader process may bring the copy up to date too) is left alone."""
+    removed = []
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*"):
+        pid = tmp.name[len(path.name) + 2 :].split(".", 1)[0]
+        if tmp.is_dir() and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(tmp, ignore_errors=True)
+            removed.append(tmp)
+    if removed:
+        log.info("removed %d temp dirs left by killed writers of %s", len(removed), path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
 
 
 def _swap(new: Path, path: Path) -> None:

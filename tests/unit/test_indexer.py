@@ -4,6 +4,7 @@ step with Chroma after every run, and a crashed writer repaired."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -291,3 +292,102 @@ def test_a_chunk_vector_is_the_mean_of_its_sentences_and_its_header(archive: Arc
         want = np.mean([*plain.encode_passages(sents), header], axis=0)
         want /= np.linalg.norm(want)
         assert np.allclose(vec, want, atol=1e-3)  # stored sentence vectors are float16
+
+
+def _sources(index: Index) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for rec in index.iter_releases():
+        out.setdefault(rec.source, []).append(rec.id)
+    return {s: sorted(ids) for s, ids in out.items()}
+
+
+def three_sources() -> list[Release]:
+    return [release(f"{src}/{i}", f"{src} release {i}", long_text(f"{src}{i}", 3), source=src)
+            for src in ("whitehouse", "statedept", "live") for i in range(4)]
+
+
+def test_prune_removes_only_releases_of_the_source_being_read(archive: Archive) -> None:
+    archive.run(three_sources())
+    # `live` is read again holding one release less; the other two sources are not in this run
+    live_now = [r for r in three_sources() if r.source == "live" and r.id != "live/3"]
+    summary = archive.run(live_now, prune=PruneLimit(), source="live")
+    assert summary.pruned == 1 and summary.prune_refused is None
+    held = _sources(archive.open())
+    assert held["live"] == ["live/0", "live/1", "live/2"]
+    assert held["whitehouse"] == [f"whitehouse/{i}" for i in range(4)]
+    assert held["statedept"] == [f"statedept/{i}" for i in range(4)]
+
+
+def test_prune_of_a_source_with_two_sources_stored_keeps_the_other(archive: Archive) -> None:
+    items = [r for r in three_sources() if r.source != "live"]
+    archive.run(items)
+    summary = archive.run([r for r in items if r.id != "statedept/0"], prune=PruneLimit(), source="statedept")
+    assert summary.pruned == 1
+    assert len(_sources(archive.open())["whitehouse"]) == 4
+
+
+def test_a_prune_of_every_release_of_a_source_is_refused_and_nothing_is_lost(archive: Archive) -> None:
+    archive.run(three_sources())
+    new = release("live/new", "Fresh", long_text("fresh", 3), source="live")
+    summary = archive.run([new], prune=PruneLimit(), source="live")  # a feed that now lists one item
+    assert summary.pruned == 0
+    assert summary.prune_refused is not None
+    assert "would remove 4 of the 4 releases of source 'live'" in summary.prune_refused
+    assert "--force" in summary.prune_refused
+    held = _sources(archive.open())
+    assert held["live"] == ["live/0", "live/1", "live/2", "live/3", "live/new"]  # the new one is saved
+
+    forced = archive.run([new], prune=PruneLimit(force=True), source="live")
+    assert forced.pruned == 4 and _sources(archive.open())["live"] == ["live/new"]
+
+
+@pytest.mark.parametrize(("spec", "keep", "refused"), [
+    (None, 2, False),     # 2 of 4 = the default half: allowed
+    (None, 1, True),      # 3 of 4: more than half
+    ("3", 1, False),      # at most 3 releases
+    ("2", 1, True),
+    ("75%", 1, False),
+    ("74%", 1, True),
+])
+def test_max_prune_limits_a_prune_by_count_or_share(archive: Archive, spec: str | None, keep: int,
+                                                     refused: bool) -> None:
+    items = [r for r in three_sources() if r.source == "live"]
+    archive.run(items)
+    summary = archive.run(items[:keep], prune=PruneLimit.parse(spec), source="live")
+    assert (summary.prune_refused is not None) == refused
+    assert summary.pruned == (0 if refused else 4 - keep)
+    assert len(_sources(archive.open())["live"]) == (4 if refused else keep)
+
+
+@pytest.mark.parametrize("spec", ["half", "-3", "2.5", "150%", ""])
+def test_a_max_prune_that_is_no_count_or_share_is_an_error(spec: str) -> None:
+    from pressbot.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="neither a count nor a percentage"):
+        PruneLimit.parse(spec)
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("date", "2024-05-01"),
+    ("url", "https://example.org/moved"),
+    ("title", "A corrected headline"),
+    ("language", "es"),
+    ("source", "renamed"),
+])
+def test_a_release_whose_stored_metadata_changed_is_updated(archive: Archive, field: str, value: str) -> None:
+    before = release("r1", "Visa policy", long_text("visa", 6), "2021-03-01")
+    archive.run([before, *sample_releases()])
+    changed = before.model_copy(update={field: dt.date.fromisoformat(value) if field == "date" else value})
+    if field == "title":
+        changed = release("r1", value, before.text, "2021-03-01")  # the title is part of the content hash
+    summary = archive.run([changed, *sample_releases()])
+    assert (summary.updated, summary.unchanged) == (1, 5)
+    assert summary.sentences_embedded == 0  # the text is the same: its sentences are not encoded again
+    index = archive.open()
+    stored = index.get_release("r1")
+    assert stored is not None
+    got = getattr(stored, field)
+    assert (got.isoformat() if field == "date" else got) == value
+    chunk_meta = index.chunks.get(where={"release_id": "r1"}, include=["metadatas"])["metadatas"]
+    assert chunk_meta and all(str(m.get(field)) == value for m in chunk_meta)  # citations read chunks
+    assert archive.run([changed, *sample_releases()]).unchanged == 6  # and then it is unchanged

@@ -4,6 +4,7 @@ changed in Chroma."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -168,3 +169,20 @@ def test_a_chunk_deleted_between_its_page_and_its_fetch_is_left_out(tmp_path: Pa
     lex = lexical_store.load(tmp_path / "lex", "gen-1")
     assert lex is not None and lex.ids == ["seed:0", "seed:1", "ukraine:0"]
     assert lex.search("Haiti", 3) == []
+
+
+def test_temp_dirs_of_killed_writers_are_removed_and_a_live_writers_kept(tmp_path: Path) -> None:
+    import subprocess
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a pid that no longer runs: its writer was killed mid-write
+    path = tmp_path / "lex"
+    left = tmp_path / f".lex.{dead.pid}.abcd1234"
+    live = tmp_path / f".lex.{os.getpid()}.efgh5678"  # this process: a writer still at work
+    for d in (left, live):
+        d.mkdir()
+        (d / "rows.json").write_text("{}")
+    Chroma(CHUNKS).write(path, "gen-1")
+    assert not left.exists()
+    assert live.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, "lex"])
