@@ -249,7 +249,7 @@ class Indexer:
         ]
         summary.prune_refused = limit.refusal(source, len(gone), len(ours))
         if summary.prune_refused:
-            log.warning("%s", summary.prune_refused)
+            log.info("%s", summary.prune_refused)  # the CLI reports it, after the summary
             return False
         for rid in gone:
             self.index.delete_release(rid)
