@@ -37,6 +37,7 @@ test: dev
 lint: dev
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy --strict pressbot
 
 clean:
 	rm -rf $(DEMO_DIR) .pytest_cache

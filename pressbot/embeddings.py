@@ -32,7 +32,7 @@ import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -141,13 +141,14 @@ class ModelEmbeddings(PressbotEmbeddings):
         return self._encode([self.passage_prefix + t for t in texts])
 
     def encode_query(self, text: str) -> np.ndarray:
-        return self._encode([self.query_prefix + text])[0]
+        # numpy types indexing as Any; a row of a 2-D array is an array
+        return cast(np.ndarray, self._encode([self.query_prefix + text])[0])
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.encode_passages(texts).tolist()
+        return cast("list[list[float]]", self.encode_passages(texts).tolist())  # numpy: tolist() -> Any
 
     def embed_query(self, text: str) -> list[float]:
-        return self.encode_query(text).tolist()
+        return cast("list[float]", self.encode_query(text).tolist())
 
 
 def _unloadable(model: str, exc: Exception) -> ConfigError:
@@ -448,7 +449,8 @@ def _export(model: SentenceTransformer, target: Path) -> None:
             self.st = model
 
         def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-            return self.st(dict(zip(names, inputs, strict=True)))["sentence_embedding"]
+            out = self.st(dict(zip(names, inputs, strict=True)))
+            return cast(torch.Tensor, out["sentence_embedding"])
 
     previous = getattr(getattr(hf, "config", None), "_attn_implementation", None)
     if hf is not None and hasattr(hf, "set_attn_implementation"):
@@ -533,10 +535,10 @@ class HashEmbeddings(PressbotEmbeddings):
         return self._vector(text)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.encode_passages(texts).tolist()
+        return cast("list[list[float]]", self.encode_passages(texts).tolist())  # numpy: tolist() -> Any
 
     def embed_query(self, text: str) -> list[float]:
-        return self.encode_query(text).tolist()
+        return cast("list[float]", self.encode_query(text).tolist())
 
 
 def build_embeddings(settings: Settings) -> PressbotEmbeddings:

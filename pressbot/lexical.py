@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import bm25s
 import numpy as np
@@ -125,7 +125,7 @@ def lexical_tokens(text: str) -> list[str]:
     """Tokens for BM25: folded, amounts canonicalised, stop words dropped, stemmed."""
     text = _AMOUNT.sub(_amount_token, _fold(text))
     words = [w for w in _WORD.findall(text) if w not in _STOP]
-    return _stemmer.stemWords(words)
+    return cast("list[str]", _stemmer.stemWords(words))  # PyStemmer is untyped
 
 
 def index_tokens(text: str) -> list[str]:

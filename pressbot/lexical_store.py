@@ -95,7 +95,7 @@ class Documents:
 
 def _offsets(path: Path, data: str, ptr_name: str, n: int, itemsize: int = 1) -> np.ndarray:
     """The offsets of n rows into a data file, checked against the rows and the file's size."""
-    ptr = np.load(path / ptr_name)
+    ptr: np.ndarray = np.load(path / ptr_name)  # a .npy file holds an array
     if len(ptr) != n + 1 or (path / data).stat().st_size != itemsize * int(ptr[-1]):
         raise ValueError(f"{data} and its rows disagree")
     return ptr

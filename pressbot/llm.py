@@ -21,7 +21,7 @@ import logging
 import re
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TypedDict
 
 import httpx
 from langchain.chat_models import init_chat_model
@@ -78,6 +78,16 @@ def _base_url(value: str | None) -> str | None:
     return str(url)
 
 
+class _ChatOptions(TypedDict, total=False):
+    """The keyword arguments build_chat_model passes on to the provider's chat model class."""
+
+    temperature: float
+    base_url: str
+    api_key: str
+    timeout: float
+    max_retries: int
+
+
 def build_chat_model(settings: Settings) -> BaseChatModel:
     """The chat model PRESSBOT_LLM names, configured from Settings. Builds clients only: no request is sent."""
     spec = (settings.llm or "").strip()
@@ -89,7 +99,8 @@ def build_chat_model(settings: Settings) -> BaseChatModel:
     if not provider or not model:
         raise ConfigError(f"PRESSBOT_LLM={spec!r} is not provider:model; {EXAMPLES}")
 
-    kwargs: dict[str, Any] = {"temperature": settings.llm_temperature}
+    # typed keys, so init_chat_model resolves to its fixed-model overload (-> BaseChatModel)
+    kwargs: _ChatOptions = {"temperature": settings.llm_temperature}
     if base_url:
         kwargs["base_url"] = base_url
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
@@ -98,7 +109,7 @@ def build_chat_model(settings: Settings) -> BaseChatModel:
     if key and provider not in _NO_KEY_PROVIDERS:
         kwargs["api_key"] = key
     if provider in _TIMEOUT_PROVIDERS:
-        kwargs.update(timeout=TIMEOUT_S, max_retries=MAX_RETRIES)
+        kwargs.update({"timeout": TIMEOUT_S, "max_retries": MAX_RETRIES})
 
     try:
         chat = init_chat_model(model, model_provider=provider, **kwargs)

@@ -67,7 +67,7 @@ import calendar
 import dataclasses
 import datetime
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from dateutil.relativedelta import relativedelta
@@ -146,7 +146,7 @@ _NUMBER_WORDS = {
 }
 
 
-def _alt(words) -> str:
+def _alt(words: Iterable[str]) -> str:
     """Regex alternation of literal words, longest first (so "june" is tried before "jun")."""
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
@@ -243,6 +243,14 @@ def _year(m: re.Match[str], as_of: datetime.date) -> int | None:
     return None
 
 
+def _known_year(m: re.Match[str], as_of: datetime.date) -> int:
+    """The year of a form whose pattern requires one ("June 2021", "Q1 last year")."""
+    year = _year(m, as_of)
+    if year is None:
+        raise AssertionError("no year group matched")
+    return year
+
+
 def _month_no(text: str) -> int:
     return _MONTHS[text.lower().rstrip(".")]
 
@@ -282,17 +290,17 @@ def _quarter_start(d: datetime.date) -> datetime.date:
     return datetime.date(d.year, 3 * ((d.month - 1) // 3) + 1, 1)
 
 
-def _r_iso(m, as_of, hint):
+def _r_iso(m: re.Match[str], as_of: datetime.date, hint: int | None) -> _Span:
     d = datetime.date(int(m.group("y")), int(m.group("m")), int(m.group("d")))
     return _Span(d, d)
 
 
-def _r_date(m, as_of, hint):
-    d = datetime.date(_year(m, as_of), _month_no(m.group("mon")), int(m.group("d")))
+def _r_date(m: re.Match[str], as_of: datetime.date, hint: int | None) -> _Span:
+    d = datetime.date(_known_year(m, as_of), _month_no(m.group("mon")), int(m.group("d")))
     return _Span(d, d)
 
 
-def _r_day_bare(m, as_of, hint):
+def _r_day_bare(m: re.Match[str], as_of: datetime.date, hint: int | None) -> _Span | None:
     month, day = _month_no(m.group("mon")), int(m.group("d"))
     if hint is not None:
         d = datetime.date(hint, month, day)
@@ -307,17 +315,17 @@ def _r_day_bare(m, as_of, hint):
     return None
 
 
-def _r_month_year(m, as_of, hint):
-    return _Span(*_month_span(_year(m, as_of), _month_no(m.group("mon"))))
+def _r_month_year(m: re.Match[str], as_of: datetime.date, hint: int | None) -> _Span:
+    return _Span(*_month_span(_known_year(m, as_of), _month_no(m.group("mon"))))
 
 
-def _r_month_bare(m, as_of, hint):
+def _r_month_bare(m: re.Match[str], as_of: datetime.date, hint: int | None) -> _Span:
     month = _month_no(m.group("mon"))
     year = hint if hint is not None else _recent_year_for(month, 1, as_of)
     return _Span(*_month_span(year, month), "month", False)
 
 
-def _r_part_month(m, as_of, hint):
+def _r_part_month(m: re.Match[str], as_of: datetime.date, hint: int | None) -> _Span:
     month = _month_no(m.group("mon"))
     year = _year(m, as_of)
     explicit = year is not None
@@ -330,8 +338,8 @@ def _r_part_month(m, as_of, hint):
     return _Span(start, end, "strong", explicit)
 
 
-def _r_part_year(m, as_of, hint):
-    year, third = _year(m, as_of), _part(m)
+def _r_part_year(m: re.Match[str], as_of: datetime.date, hint: int | None) -> _Span:
+    year, third = _known_year(m, as_of), _part(m)
     return _Span(
         datetime.date(year, 4 * third - 3, 1), _month_span(year, 4 * third)[1]
     )
@@ -344,14 +352,14 @@ _ORDINALS = {
 }
 
 
-def _r_quarter(m, as_of, hint):
+def _r_quarter(m: re.Match[str], as_of: datetime.date, hint: int | None) -> _Span:
     qd, word = _g(m, "qd"), _g(m, "qn") or _g(m, "qn2") or ""
     q = int(qd) if qd else _ORDINALS[word.lower()]
-    year = _year(m, as_of)
+    year = _known_year(m, as_of)
     return _Span(datetime.date(year, 3 * q - 2, 1), _month_span(year, 3 * q)[1])
 
 
-def _r_fiscal(m, as_of, hint):
+def _r_fiscal(m: re.Match[str], as_of: datetime.date, hint: int | None) -> _Span:
     """The U.S. federal fiscal year: FY2024 runs from 1 October 2023 to 30 September 2024."""
     if fy := _g(m, "fy"):
         year = int(fy) + (2000 if len(fy) == 2 else 0)
@@ -361,10 +369,10 @@ def _r_fiscal(m, as_of, hint):
     return _Span(datetime.date(year - 1, 10, 1), datetime.date(year, 9, 30))
 
 
-def _r_half(m, as_of, hint):
+def _r_half(m: re.Match[str], as_of: datetime.date, hint: int | None) -> _Span:
     hd, word = _g(m, "hd"), _g(m, "hn") or _g(m, "hn2") or ""
     h = int(hd) if hd else min(_ORDINALS[word.lower()], 2)  # "the last half" = the second
-    year = _year(m, as_of)
+    year = _known_year(m, as_of)
     return _Span(datetime.date(year, 6 * h - 5, 1), _month_span(year, 6 * h)[1])
 
 
@@ -372,25 +380,25 @@ _SEASONS = {"spring": 3, "primavera": 3, "summer": 6, "verano": 6, "fall": 9, "a
             "otoño": 9, "otono": 9}
 
 
-def _r_season(m, as_of, hint):
-    first, year = _SEASONS[m.group("s").lower()], _year(m, as_of)
+def _r_season(m: re.Match[str], as_of: datetime.date, hint: int | None) -> _Span:
+    first, year = _SEASONS[m.group("s").lower()], _known_year(m, as_of)
     return _Span(datetime.date(year, first, 1), _month_span(year, first + 2)[1])
 
 
-def _r_decade(m, as_of, hint):
+def _r_decade(m: re.Match[str], as_of: datetime.date, hint: int | None) -> _Span:
     y = int(m.group("dec"))
     return _Span(datetime.date(y, 1, 1), datetime.date(y + 9, 12, 31))
 
 
-def _r_today(m, as_of, hint):
+def _r_today(m: re.Match[str], as_of: datetime.date, hint: int | None) -> _Span:
     return _Span(as_of, as_of)
 
 
-def _r_yesterday(m, as_of, hint):
+def _r_yesterday(m: re.Match[str], as_of: datetime.date, hint: int | None) -> _Span:
     return _Span(as_of - _ONE_DAY, as_of - _ONE_DAY)
 
 
-def _calendar_period(unit: str, as_of: datetime.date, back: int) -> tuple[datetime.date, ...]:
+def _calendar_period(unit: str, as_of: datetime.date, back: int) -> tuple[datetime.date, datetime.date]:
     """(start, end) of the calendar `unit` that is `back` units before the one holding as_of."""
     if unit == "day":
         d = as_of - datetime.timedelta(days=back)
@@ -408,7 +416,7 @@ def _calendar_period(unit: str, as_of: datetime.date, back: int) -> tuple[dateti
     return start, start.replace(month=12, day=31)
 
 
-def _r_this_last(m, as_of, hint):
+def _r_this_last(m: re.Match[str], as_of: datetime.date, hint: int | None) -> _Span:
     """this/last/past week|month|quarter|year, este mes, el mes pasado, ..."""
     unit = _unit(m)
     which = (_g(m, "which") or "").lower()
@@ -426,18 +434,18 @@ def _rolling(unit: str, n: int, as_of: datetime.date) -> _Span:
     return _Span(as_of - relativedelta(**{unit + "s": n}), as_of)
 
 
-def _r_rolling(m, as_of, hint):
+def _r_rolling(m: re.Match[str], as_of: datetime.date, hint: int | None) -> _Span:
     return _rolling(_unit(m), _n(m) if _g(m, "n") else 1, as_of)
 
 
-def _r_ago(m, as_of, hint):
+def _r_ago(m: re.Match[str], as_of: datetime.date, hint: int | None) -> _Span | None:
     unit = _unit(m)
     if unit == "hour":
         return None
     return _Span(*_calendar_period(unit, as_of, _n(m)))
 
 
-def _r_last_month_name(m, as_of, hint):
+def _r_last_month_name(m: re.Match[str], as_of: datetime.date, hint: int | None) -> _Span:
     month = _month_no(m.group("mon"))
     which = (_g(m, "which") or "").lower()
     # "this June": this year's; otherwise the most recent such month before as_of's month
@@ -445,13 +453,13 @@ def _r_last_month_name(m, as_of, hint):
     return _Span(*_month_span(year, month))
 
 
-def _r_last_weekday(m, as_of, hint):
+def _r_last_weekday(m: re.Match[str], as_of: datetime.date, hint: int | None) -> _Span:
     back = (as_of.weekday() - _WEEKDAYS_FULL[m.group("wd").lower()]) % 7 or 7
     d = as_of - datetime.timedelta(days=back)
     return _Span(d, d)
 
 
-def _r_year_bare(m, as_of, hint):
+def _r_year_bare(m: re.Match[str], as_of: datetime.date, hint: int | None) -> _Span:
     y = int(m.group("y"))
     return _Span(datetime.date(y, 1, 1), datetime.date(y, 12, 31), "year")
 
@@ -570,7 +578,7 @@ _WEAK_OK = {"year": _YEAR_OK, "month": _MONTH_OK, "day": _DAY_OK}
 
 
 
-def _words_re(words) -> str:
+def _words_re(words: Iterable[str]) -> str:
     """Alternation of (possibly multi-word) phrases, any whitespace between the words."""
     return _alt(words).replace(r"\ ", r"\s+")
 
