@@ -60,9 +60,9 @@ def make_archive(root: Path) -> None:
             (folder / f"r{i:04d}.txt").write_text(f"Release number {i}\n\n{body}\n")
 
 
-def snapshot(data_dir: Path) -> dict[str, Any]:
+def snapshot(data_dir: Path, **settings: str) -> dict[str, Any]:
     """Everything the index holds, checked for internal consistency on the way."""
-    index = open_index(settings_for(data_dir.parent, data_dir=data_dir), embedder=HashEmbeddings(64))
+    index = open_index(settings_for(data_dir.parent, data_dir=data_dir, **settings), embedder=HashEmbeddings(64))
     releases = {r.id: (r.content_hash, r.n_chunks, tuple(sorted(r.aliases))) for r in index.iter_releases()}
     chunks: dict[str, tuple[str, str, int]] = {}
     for cid, doc, meta in index.iter_chunks():
@@ -104,13 +104,16 @@ main()
 class Ingest:
     """A real `pressbot ingest` process whose progress bar is followed from its stderr."""
 
-    def __init__(self, data_dir: Path, archive: Path, die_at_commit: int = 0) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PRESSBOT_")}
-        env.update(ENV, HF_HUB_OFFLINE="1", DIE_AT_COMMIT=str(die_at_commit))
-        command = [sys.executable, "-c", DIE_BEFORE_COMMIT] if die_at_commit else [PRESSBOT]
+    def __init__(self, data_dir: Path, archive: Path, die_at_commit: int = 0, *, args: tuple[str, ...] = (),
+                 env: dict[str, str] | None = None, script: str | None = None) -> None:
+        """`args` go after `ingest ARCHIVE`; `script` runs instead of the console script (a hook)."""
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("PRESSBOT_")}
+        full_env.update(ENV, HF_HUB_OFFLINE="1", DIE_AT_COMMIT=str(die_at_commit), **(env or {}))
+        script = script or (DIE_BEFORE_COMMIT if die_at_commit else None)
+        command = [sys.executable, "-c", script] if script else [PRESSBOT]
         self.proc = subprocess.Popen(
-            [*command, "--data-dir", str(data_dir), "ingest", str(archive), "--progress", "--json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=env,
+            [*command, "--data-dir", str(data_dir), "ingest", str(archive), "--progress", "--json", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=full_env,
         )
         self.stderr = b""
         self.seen = 0
@@ -124,15 +127,18 @@ class Ingest:
             if found := _PROGRESS.findall(self.stderr[-200:]):
                 self.seen = int(found[-1][0])
 
-    def kill_at(self, fraction: float, timeout: float = 90) -> int:
-        """SIGKILL once the run has read `fraction` of the archive; returns how far it got.
-
-        The progress bar counts releases read; commits trail it by up to one batch."""
+    def wait_until_read(self, fraction: float, timeout: float = 90) -> None:
+        """Return once the run has read `fraction` of the archive (its progress bar counts
+        releases read; commits trail it by up to one batch)."""
         deadline = time.monotonic() + timeout
         while self.seen < fraction * N_RELEASES:
-            assert self.proc.poll() is None, f"finished before the kill:\n{self.stderr.decode()[-2000:]}"
+            assert self.proc.poll() is None, f"finished too early:\n{self.stderr.decode()[-2000:]}"
             assert time.monotonic() < deadline, "no progress"
             time.sleep(0.02)
+
+    def kill_at(self, fraction: float, timeout: float = 90) -> int:
+        """SIGKILL once the run has read `fraction` of the archive; returns how far it got."""
+        self.wait_until_read(fraction, timeout)
         self.proc.send_signal(signal.SIGKILL)
         assert self.close() == -signal.SIGKILL
         return self.seen
