@@ -1,17 +1,21 @@
 """Flags that delete and locations that cannot hold an index, through the real `pressbot`
 command: --prune touches only the source it names and refuses a prune that looks like a mistake,
 --rebuild refuses to drop other sources, and a data dir that is a file, missing or read-only is
-one clean `error:` line (exit 2) with nothing created, while a read-only index still answers."""
+one clean `error:` line (exit 2) with nothing created, while a read-only index still answers
+and is served."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -162,3 +166,37 @@ def test_a_data_dir_that_cannot_be_created_is_a_clean_error(tmp_path: Path) -> N
     proc = pressbot(parent / "data", "ingest", str(folder(tmp_path, "a", 1)), read_only=parent)
     user_error(proc, f"cannot create the index at {parent / 'data'}", "a directory you can write to")
     assert list(parent.iterdir()) == []
+
+
+def test_a_read_only_index_is_served(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert pressbot(data, "ingest", str(folder(tmp_path, "sample", 3))).returncode == 0
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRESSBOT_")}
+    env.update(ENV, PRESSBOT_API_TOKENS="read-only-replica-token-1")
+    cmd = _read_only(data, [PRESSBOT, "--data-dir", str(data), "serve", "--port", str(port)])
+    log = tmp_path / "serve.log"
+    with log.open("w") as err:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err, cwd=ROOT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None, log.read_text()
+            try:
+                if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        resp = httpx.post(url + "/v1/ask", json={"question": "What did the sample office announce as measure 2?"},
+                          headers={"Authorization": "Bearer read-only-replica-token-1"}, timeout=60)
+        assert resp.status_code == 200, resp.text
+        assert "measure number 2" in resp.json()["answer"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert "Traceback" not in log.read_text()
