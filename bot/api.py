@@ -67,6 +67,7 @@ from bot.api_security import RateLimiter, TokenAuth, retry_after
 from pressbot.config import Settings
 from pressbot.engine import Engine
 from pressbot.errors import ConfigError, IndexEmptyError, IndexError_, LLMError, PressbotError, QueryError
+from pressbot.index_stats import index_stats
 from pressbot.types import Answer
 
 log = logging.getLogger(__name__)
@@ -446,7 +447,7 @@ def _v1_router() -> APIRouter:
 
     @v1.get("/stats", response_model=StatsResponse, summary="What the index holds")
     async def stats(request: Request, engine: EngineDep) -> Any:
-        return await runtime(request).run(engine.index.stats)
+        return await runtime(request).run(index_stats, engine.index)
 
     return v1
 

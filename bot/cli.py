@@ -97,9 +97,10 @@ def stats(ctx: click.Context, as_json: bool) -> None:
       pressbot stats
       pressbot stats --json
     """
+    from pressbot.index_stats import index_stats
     from pressbot.runtime import open_index
 
-    figures = open_index(_settings(ctx)).stats()
+    figures = index_stats(open_index(_settings(ctx)))
     if as_json:
         click.echo(json.dumps(figures))
         return

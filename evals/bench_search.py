@@ -405,10 +405,11 @@ def _child(args: list[str], timeout: float) -> dict[str, Any]:
 # --- part 2: quality (child process) -----------------------------------------------------------------
 def measure_quality(data_dir: Path, cache: Path, naive: str) -> dict[str, Any]:
     from pressbot.engine import Engine
+    from pressbot.index_stats import index_stats
 
     engine = Engine.from_settings(bench_settings(data_dir))
     index = engine.index
-    stats = index.stats()
+    stats = index_stats(index)
     seed = next((r for r in index.iter_releases() if r.source == "seed"), None)
     if seed is None:
         raise SystemExit(f"no release of source 'seed' in {data_dir}; ingest $PRESSBOT_CORPUS/seed")

@@ -29,6 +29,7 @@ from ingest.chunking import Chunker, context_header
 from ingest.prune import PruneLimit
 from ingest.sources.base import Skip
 from pressbot.index import Index, ReleaseRecord
+from pressbot.index_repair import repair
 from pressbot.types import Chunk, Release, sentences_at
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,7 @@ class Indexer:
         # this run as a change so the lexical index is rebuilt from what Chroma now holds
         changed = index.begin_write()
         if changed:
-            summary.repaired = index.repair()
+            summary.repaired = repair(index)
         # `source` names what is being read: prune looks only at the releases stored from it
         existing = {rec.id: rec for rec in index.iter_releases()}
         stored_bodies: dict[str, str] = {}

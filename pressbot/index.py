@@ -290,7 +290,8 @@ class Index:
         for ids, docs, metas in self._scan(self.chunks, include=["documents", "metadatas"]):
             yield from zip(ids, docs or [""] * len(ids), metas, strict=True)
 
-    def _scan_metadata(self) -> Iterator[tuple[list[str], list[Any]]]:
+    def chunk_metadata_pages(self) -> Iterator[tuple[list[str], list[Any]]]:
+        """(ids, metadatas) of every chunk, a page at a time."""
         for ids, _, metas in self._scan(self.chunks, include=["metadatas"]):
             yield ids, metas
 
@@ -370,39 +371,17 @@ class Index:
             meta["aliases"] = json.dumps(sorted(set(aliases)))
             self.releases.update(ids=[release_id], metadatas=[meta])
 
+    def delete_chunks(self, ids: Sequence[str]) -> None:
+        self.guard()
+        self._lexical_checked = 0.0
+        for start in range(0, len(ids), _BATCH):
+            self.chunks.delete(ids=list(ids[start : start + _BATCH]))
+
     def delete_release(self, release_id: str) -> None:
         self.guard()
         self._lexical_checked = 0.0
         self.releases.delete(ids=[release_id])
         self.chunks.delete(where={"release_id": release_id})
-
-    def repair(self) -> dict[str, int]:
-        """Make chunks and releases agree after an interrupted run.
-
-        Removes chunks whose release is not committed or whose hash differs, and releases
-        whose chunk count does not match what is stored (they are re-ingested next run).
-        """
-        self.guard()
-        committed = self.release_hashes()
-        seen: dict[str, int] = {}
-        orphans: list[str] = []
-        for ids, _, metas in self._scan(self.chunks, include=["metadatas"]):
-            for cid, meta in zip(ids, metas, strict=True):
-                rid = str(meta.get("release_id"))
-                if rid not in committed or committed[rid][0] != meta.get("content_hash"):
-                    orphans.append(cid)
-                else:
-                    seen[rid] = seen.get(rid, 0) + 1
-        for start in range(0, len(orphans), _BATCH):
-            self.chunks.delete(ids=orphans[start : start + _BATCH])
-        incomplete = [rid for rid, (_, n) in committed.items() if seen.get(rid, 0) != n]
-        for rid in incomplete:
-            self.delete_release(rid)
-        if orphans or incomplete:
-            log.warning(
-                "repaired index: %d orphan chunks, %d incomplete releases removed", len(orphans), len(incomplete)
-            )
-        return {"orphan_chunks": len(orphans), "incomplete_releases": len(incomplete)}
 
     # --- lexical -----------------------------------------------------------------------
     def lexical(self) -> LexicalIndex:
@@ -421,7 +400,7 @@ class Index:
         if lex is None:
             log.info("bringing the lexical copy in step with Chroma (%s)", fp)
             try:
-                lexical_store.write(path, fp, self._scan_metadata(), self._texts_and_vectors)
+                lexical_store.write(path, fp, self.chunk_metadata_pages(), self._texts_and_vectors)
                 lex = lexical_store.load(path, fp)
             except OSError as exc:  # a read-only replica can still serve from memory
                 log.warning("cannot write the lexical copy at %s: %s", path, exc)
@@ -446,22 +425,3 @@ class Index:
         for r in self.iter_releases():
             counts[r.source] = counts.get(r.source, 0) + 1
         return counts
-
-    def stats(self) -> dict[str, Any]:
-        dates = [r.date for r in self.iter_releases() if r.date]
-        sources = self.sources()
-        n_releases = sum(sources.values())
-        meta = self.meta()
-        return {
-            "releases": n_releases,
-            "chunks": self.chunks.count(),
-            "date_range": [min(dates).isoformat(), max(dates).isoformat()] if dates else None,
-            "undated_releases": n_releases - len(dates),
-            "sources": sources,
-            "embedding_model": meta.get("embedding_model"),
-            "dimension": meta.get("dimension"),
-            "generation": meta.get("generation"),
-            "state": meta.get("state"),
-            "location": self.location(),
-            "collection": self.name,
-        }

@@ -31,12 +31,12 @@ from tests.integration.test_crash_recovery import (
 # write chunks that the first then deleted as orphans
 PAUSE_IN_REPAIR = """
 import os, signal, sys
-from pressbot.index import Index
-repair = Index.repair
-def paused_repair(self):
+import ingest.indexer
+repair = ingest.indexer.repair
+def paused_repair(index):
     os.kill(os.getpid(), signal.SIGSTOP)
-    return repair(self)
-Index.repair = paused_repair
+    return repair(index)
+ingest.indexer.repair = paused_repair
 from bot.cli import main
 sys.argv[0] = "pressbot"
 main()

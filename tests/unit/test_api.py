@@ -22,6 +22,7 @@ from bot.cli import Group
 from pressbot.config import Settings
 from pressbot.engine import Engine
 from pressbot.errors import ConfigError
+from pressbot.index_stats import index_stats
 from pressbot.types import Answer
 from tests.support import build_engine, release, sample_releases, settings_for
 
@@ -426,7 +427,7 @@ def test_extra_routers_are_mounted_outside_the_token_gate(engine: Engine) -> Non
     def factory(e: Engine) -> APIRouter:
         seen.append(e)
         router = APIRouter()
-        router.add_api_route("/extra/ping", lambda: {"releases": e.index.stats()["releases"]})
+        router.add_api_route("/extra/ping", lambda: {"releases": index_stats(e.index)["releases"]})
         return router
 
     with TestClient(create_app(settings_with(engine, api_tokens=TOKENS), engine,

@@ -14,6 +14,8 @@ from ingest.indexer import Indexer
 from pressbot import lexical_store
 from pressbot.embeddings import HashEmbeddings
 from pressbot.errors import IndexEmptyError, ModelMismatchError
+from pressbot.index_repair import repair
+from pressbot.index_stats import index_stats
 from pressbot.lexical import LexicalIndex
 from pressbot.runtime import open_index
 from tests.support import build_index, release, sample_releases, settings_for
@@ -81,7 +83,7 @@ def test_every_chunk_id_is_release_id_colon_n(index) -> None:
 
 
 def test_stats(index) -> None:
-    stats = index.stats()
+    stats = index_stats(index)
     assert stats["releases"] == 5
     assert stats["chunks"] == index.chunks.count() >= 5
     assert stats["date_range"] == ["2021-04-22", "2022-06-15"]
@@ -104,11 +106,11 @@ def test_repair_removes_orphan_chunks_and_incomplete_releases(index) -> None:
     )
     # ... and a release whose chunks are only partly there
     index.chunks.delete(ids=["wh-climate:0"])
-    report = index.repair()
+    report = repair(index)
     assert report == {"orphan_chunks": 2, "incomplete_releases": 1}
     assert index.get_release("wh-climate") is None
     assert {cid for cid, _, _ in index.iter_chunks()} == {c for c in before if not c.startswith("wh-climate:")}
-    assert index.repair() == {"orphan_chunks": 0, "incomplete_releases": 0}
+    assert repair(index) == {"orphan_chunks": 0, "incomplete_releases": 0}
 
 
 def test_write_release_replaces_all_old_chunks(index) -> None:
