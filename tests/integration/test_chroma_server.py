@@ -100,7 +100,7 @@ def test_ingest_and_query_through_a_chroma_server(chroma_url: str, archive: Path
     assert record is not None and record.n_chunks >= 1
 
     # incremental through the server too
-    again = json.loads(run(data, chroma_url, "ingest", str(archive), "--json").stdout)
+    again = json.loads(run(data, chroma_url, "ingest", str(archive), "--json", "--source-name", "sample").stdout)
     assert (again["unchanged"], again["chunks_embedded"]) == (5, 0)
 
     # the collection on the server remembers its model

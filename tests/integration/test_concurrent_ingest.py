@@ -73,6 +73,16 @@ def same_as_clean(data: Path, clean: dict[str, Any], **settings: str) -> None:
     assert got["chunks"] == clean["chunks"]
 
 
+def writer_and_waiting_second(data: Path, archive: Path, fraction: float,
+                              env: dict[str, str] | None = None) -> tuple[Ingest, Ingest]:
+    """A slow writer that has read `fraction` of the archive, and a second ingest that waits for it."""
+    first = Ingest(data, archive, env=env, script=SLOW_COMMITS)
+    first.wait_until_read(fraction)
+    second = Ingest(data, archive, env=env)
+    wait_for(lambda: WAITING in second.stderr, "the second ingest to say it waits")
+    return first, second
+
+
 def stats(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRESSBOT_")}
     return subprocess.run([PRESSBOT, "--data-dir", str(data), *args, "stats", "--json"], capture_output=True,
@@ -94,10 +104,7 @@ def test_two_ingests_started_together_run_one_after_the_other(archive: Path, cle
 def test_a_second_ingest_during_the_write_waits_and_a_reader_does_not(archive: Path, clean: dict[str, Any],
                                                                      tmp_path: Path) -> None:
     data = tmp_path / "data"
-    first = Ingest(data, archive, script=SLOW_COMMITS)
-    first.wait_until_read(0.3)
-    second = Ingest(data, archive)
-    wait_for(lambda: WAITING in second.stderr, "the second ingest to say it waits")
+    first, second = writer_and_waiting_second(data, archive, 0.3)
     first.proc.send_signal(signal.SIGSTOP)  # the writer holds the lock, mid-write, and stays there
     try:
         reader = stats(data)
@@ -113,10 +120,7 @@ def test_a_second_ingest_during_the_write_waits_and_a_reader_does_not(archive: P
 def test_a_writer_killed_while_another_waits_is_repaired_by_it(archive: Path, clean: dict[str, Any],
                                                               tmp_path: Path) -> None:
     data = tmp_path / "data"
-    first = Ingest(data, archive, script=SLOW_COMMITS)
-    first.wait_until_read(0.4)
-    second = Ingest(data, archive)
-    wait_for(lambda: WAITING in second.stderr, "the second ingest to say it waits")
+    first, second = writer_and_waiting_second(data, archive, 0.4)
     first.proc.send_signal(signal.SIGKILL)
     assert first.close() == -signal.SIGKILL
     summary = second.finish()
@@ -151,10 +155,7 @@ def test_a_killed_writers_lease_on_a_chroma_server_expires_and_the_next_takes_ov
 ) -> None:
     data = tmp_path / "data"
     server = {"PRESSBOT_CHROMA_URL": chroma_url, "PRESSBOT_COLLECTION": "leased", "PRESSBOT_WRITER_LEASE_S": "3"}
-    first = Ingest(data, archive, env=server, script=SLOW_COMMITS)
-    first.wait_until_read(0.4)
-    second = Ingest(data, archive, env=server)
-    wait_for(lambda: WAITING in second.stderr, "the second ingest to say it waits")
+    first, second = writer_and_waiting_second(data, archive, 0.4, env=server)
     first.proc.send_signal(signal.SIGKILL)  # its lease is never released, only expires
     assert first.close() == -signal.SIGKILL
     summary = second.finish()
