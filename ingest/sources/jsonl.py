@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,8 @@ DETECT: dict[str, tuple[str, ...]] = {
 }
 FIELDS = tuple(DETECT)
 # Where a JSON document keeps its list of records.
+# Said of a JSON value nested deeper than Python's parser can follow (its recursion limit).
+TOO_DEEP = "nested too deeply to read (over ~{} levels of arrays/objects); a release is a flat object"
 LIST_KEYS = ("items", "releases", "data", "entries", "posts", "articles", "results", "records",
              "documents", "docs")  # fmt: skip
 
@@ -209,6 +212,9 @@ class JsonSource(Source):
             except json.JSONDecodeError as exc:
                 yield Skip(where, "malformed_json", f"line {n}: {exc.msg} (column {exc.colno})")
                 continue
+            except RecursionError:  # one such line must not end the file: the next ones are read
+                yield Skip(where, "malformed_json", f"line {n}: " + TOO_DEEP.format(sys.getrecursionlimit()))
+                continue
             yield self._item(record, n)
 
     def _iter_document(self) -> Iterator[Release | Skip]:
@@ -231,6 +237,9 @@ class JsonSource(Source):
                 yield from self._parse_lines(data.splitlines(keepends=True))
                 return
             yield Skip(self.prefix, "malformed_json", f"{exc.msg} (line {exc.lineno}, column {exc.colno})")
+            return
+        except RecursionError:
+            yield Skip(self.prefix, "malformed_json", TOO_DEEP.format(sys.getrecursionlimit()))
             return
         records = _records_in(document)
         if records is None:

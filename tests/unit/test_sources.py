@@ -398,6 +398,31 @@ def test_json_malformed_and_unsupported(tmp_path: Path) -> None:
     assert [s.reason for s in collect(open_source(str(other), settings()))[1]] == ["unsupported"]
 
 
+def test_json_nested_too_deep_is_refused_per_record(tmp_path: Path) -> None:
+    deep_array = "[" * 10_000 + "]" * 10_000
+    deep_object = '{"text": ' + '{"a": ' * 10_000 + "1" + "}" * 10_001
+    path = write_jsonl(
+        tmp_path / "x.jsonl",
+        [{"title": "One", "text": "First."}, deep_array, deep_object, {"title": "Two", "text": "Second."}],
+    )
+    releases, skips = collect(open_source(str(path), settings()))
+    assert [r.title for r in releases] == ["One", "Two"]  # the records after the deep ones are read
+    assert [(s.location, s.reason) for s in skips] == [("x.jsonl#2", "malformed_json"), ("x.jsonl#3", "malformed_json")]
+    assert all(s.detail.startswith(f"line {n}: nested too deeply") for n, s in zip((2, 3), skips, strict=True))
+    # the same file inside a folder: the folder source reads it through the same code
+    releases, skips = collect(open_source(str(tmp_path), settings()))
+    assert [r.title for r in releases] == ["One", "Two"] and len(skips) == 2
+
+
+def test_json_document_nested_too_deep_is_a_skip(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text('{"items": ' + "[" * 10_000 + "]" * 10_000 + "}", encoding="utf-8")
+    [skip] = list(open_source(str(path), settings()))
+    assert isinstance(skip, Skip)
+    assert (skip.location, skip.reason) == ("deep.json", "malformed_json")
+    assert "nested too deeply" in skip.detail
+
+
 # --- open_source errors ---------------------------------------------------------------------------
 
 
