@@ -13,7 +13,7 @@ import pytest
 from ingest.sources import FolderSource, JsonSource, Skip, Source, open_source
 from ingest.sources import folder as folder_module
 from pressbot.config import Settings
-from pressbot.errors import SourceError
+from pressbot.errors import ConfigError, SourceError
 from pressbot.types import Release
 from tests.unit.test_extract import PDF_LINES, make_pdf
 
@@ -319,6 +319,41 @@ def test_jsonl_field_map(tmp_path: Path) -> None:
         date(2023, 3, 3),
         "news",
     )
+
+
+def test_a_mapped_key_no_record_has_is_a_config_error(tmp_path: Path) -> None:
+    records = [{"title": f"T{i}", "body": f"Body {i}.", "meta": {"link": f"https://ex.org/{i}"}} for i in range(3)]
+    path = write_jsonl(tmp_path / "x.jsonl", records)
+    with pytest.raises(ConfigError) as info:
+        list(open_source(str(path), settings(), field_map={"text": "no.such.key"}))
+    message = str(info.value)
+    assert "text=no.such.key" in message and "x.jsonl" in message
+    assert "body, meta, meta.link, title" in message  # the keys the records do have
+    # a key that only some records have is data, not a mistake
+    records[1]["story"] = "Only this record has a story."
+    write_jsonl(path, records)
+    releases, skips = collect(open_source(str(path), settings(), field_map={"text": "story"}))
+    assert [r.title for r in releases] == ["T1"] and [s.reason for s in skips] == ["no_text", "no_text"]
+
+
+def test_a_wrong_field_map_fails_early_and_before_any_record_is_yielded(tmp_path: Path) -> None:
+    from ingest.sources.jsonl import FIELD_MAP_PROBE
+
+    lines = [{"headline": f"T{i}", "text": f"Body {i}."} for i in range(FIELD_MAP_PROBE + 100)]
+    lines.insert(FIELD_MAP_PROBE + 10, "{not json")  # lines after the probe are never read
+    path = write_jsonl(tmp_path / "x.jsonl", lines)
+    yielded: list[object] = []
+    with pytest.raises(ConfigError, match=f"none of the first {FIELD_MAP_PROBE} record"):
+        yielded.extend(open_source(str(path), settings(), field_map={"title": "titel"}))
+    assert yielded == []  # nothing reached the index
+    # in a folder, the check spans its JSON files and a wrong map is not a skipped file
+    (tmp_path / "y.json").write_text(json.dumps([{"headline": "Y", "text": "Body."}]), encoding="utf-8")
+    path.unlink()
+    with pytest.raises(ConfigError, match="title=titel"):
+        list(open_source(str(tmp_path), settings(), field_map={"title": "titel"}))
+    assert [r.title for r in collect(open_source(str(tmp_path), settings(), field_map={"title": "headline"}))[0]] == [
+        "Y"
+    ]
 
 
 def test_jsonl_mapped_text_with_html_is_converted(tmp_path: Path) -> None:
