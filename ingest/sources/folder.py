@@ -160,7 +160,10 @@ class FolderSource(Source):
         item = self._extract(data, kind, rel)
         if isinstance(item, Skip):
             yield item
-        elif not item.text:
+            return
+        for problem in item.problems:  # e.g. a front matter field that does not parse
+            logger.warning("%s: %s", rel, problem)
+        if not item.text:
             yield Skip(rel, "no_text", "no text left after extraction")
         else:
             yield make_release(item, fallback_id=rel, source=self.name, aliases=[rel])

@@ -130,6 +130,21 @@ def _location(item: Release | Skip) -> str:
     return item.aliases[0] if item.id.startswith("https://") else item.id
 
 
+def test_a_bad_front_matter_field_is_logged_and_the_rest_kept(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "press").mkdir()
+    (tmp_path / "press" / "bad-date.md").write_text(
+        "---\ntitle: Talks resume\ndate: 2024-13-45\nsource_url: https://ex.gov/talks/\n---\nOne paragraph only.\n",
+        encoding="utf-8",
+    )
+    with caplog.at_level("WARNING", logger="ingest.sources.folder"):
+        releases, skips = collect(open_source(str(tmp_path), settings()))
+    assert skips == []  # before: the front matter was lost and the lone paragraph became the title
+    [r] = releases
+    assert (r.id, r.title, r.text, r.date) == ("https://ex.gov/talks/", "Talks resume", "One paragraph only.", None)
+    [warning] = [rec.getMessage() for rec in caplog.records]
+    assert warning.startswith("press/bad-date.md: ") and "'date'" in warning and "2024-13-45" in warning
+
+
 def test_folder_order_is_deterministic_and_sorted(archive: Path) -> None:
     locations = [_location(i) for i in open_source(str(archive), settings())]
     assert locations == [
