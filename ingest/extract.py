@@ -12,7 +12,7 @@ import logging
 import re
 import unicodedata
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -51,21 +51,30 @@ class Extracted:
     date: date | None = None
     url: str | None = None
     language: str = UNDETERMINED
+    # what the document said that could not be used (a broken front matter field): the
+    # source logs these with the file's name
+    problems: list[str] = field(default_factory=list)
 
 
 # --- shared helpers ---------------------------------------------------------------------------
 
 
-def first_value(meta: dict[str, Any], keys: tuple[str, ...]) -> Any:
-    """The first non-empty value among `keys` (exact key, then case-insensitive)."""
+def first_item(meta: dict[str, Any], keys: tuple[str, ...]) -> tuple[str, Any]:
+    """(key, value) of the first non-empty value among `keys` (exact key, then
+    case-insensitive); ("", None) when there is none."""
     lowered = {str(k).lower(): v for k, v in meta.items()}
     for key in keys:
         value = meta.get(key, lowered.get(key.lower()))
         if isinstance(value, dict) and "rendered" in value:  # WordPress REST: {"rendered": ...}
             value = value["rendered"]
         if value not in (None, "", [], {}):
-            return value
-    return None
+            return key, value
+    return "", None
+
+
+def first_value(meta: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    """The first non-empty value among `keys` (exact key, then case-insensitive)."""
+    return first_item(meta, keys)[1]
 
 
 def http_url(value: Any, base: str | None = None) -> str | None:
@@ -132,29 +141,126 @@ def finish(
 # --- Markdown ---------------------------------------------------------------------------------
 
 
-def _front_matter(raw: str) -> tuple[dict[str, Any], str]:
+class _Loader(yaml.SafeLoader):
+    """Safe YAML where a date-shaped scalar that is no date (`date: 2024-13-45`) stays a
+    string, instead of failing the whole front matter."""
+
+    def construct_yaml_timestamp(self, node: Any) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+_YAML_ERRORS = (yaml.YAMLError, ValueError, TypeError, RecursionError)
+_FIELD_LINE = re.compile(r"^([^\s#:][^:]*?)\s*:(?:\s+(.*))?$")  # a top-level "key: value"
+_QUOTES = "\"'"
+
+
+def _yaml_mapping(text: str) -> dict[str, Any]:
+    data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError(f"a {type(data).__name__}, not key: value fields")
+    return {str(k): v for k, v in data.items()}
+
+
+def _fields_one_by_one(block: str, problems: list[str]) -> dict[str, Any]:
+    """Front matter that is not valid YAML as a whole, read one top-level field at a time (a
+    field is its `key:` line and the indented or `- ` lines under it): every field that parses
+    is kept, a one-line value that does not is kept as plain text, the rest is reported."""
+    entries: list[tuple[str, str, list[str]]] = []  # (key, first line's value, lines)
+    for line in block.split("\n"):
+        if entries and (not line.strip() or line[:1].isspace() or line.startswith("- ")):
+            entries[-1][2].append(line)  # a continuation of the field above
+        elif m := _FIELD_LINE.match(line):
+            entries.append((m.group(1), (m.group(2) or "").strip(), [line]))
+        elif line.strip() and not line.lstrip().startswith("#"):
+            problems.append(f"front matter line {line.strip()[:60]!r} is not a `key: value` field; ignored")
+    meta: dict[str, Any] = {}
+    for key, value, lines in entries:
+        try:
+            meta.update(_yaml_mapping("\n".join(lines).rstrip()))
+            continue
+        except _YAML_ERRORS as exc:
+            reason = str(exc).split("\n", 1)[0]
+        if len(lines) == 1 and value and value[0] not in "[{|>&*!%@`":
+            if value[0] in _QUOTES and len(value) > 1 and value[-1] == value[0]:
+                value = value[1:-1]  # `title: "Talks "resume" today"`: the quotes were meant as outer ones
+            meta[key] = value
+            problems.append(f"front matter field {key!r} is not valid YAML ({reason}); read as plain text {value!r}")
+        else:
+            problems.append(f"front matter field {key!r} is not valid YAML ({reason}); ignored")
+    return meta
+
+
+def _split_front_matter(raw: str) -> tuple[str, str, bool] | None:
+    """(front matter, body, closed) of a document opening with a `---` line, else None.
+    Without a closing `---` the front matter runs to the first blank line, if it starts with
+    a field (else the `---` is a thematic break)."""
+    text = raw.lstrip("\ufeff").lstrip()
+    head = re.match(r"-{3,}[ \t]*\r?\n", text)
+    if head is None:
+        return None
+    rest = text[head.end() :]
+    close = re.search(r"^(?:-{3,}|\.\.\.)[ \t]*\r?$", rest, re.MULTILINE)
+    if close is not None:
+        return rest[: close.start()], rest[close.end() :], True
+    if not _FIELD_LINE.match(rest.split("\n", 1)[0].rstrip()):
+        return None
+    block, _, body = rest.partition("\n\n")
+    return block, body, False
+
+
+def _front_matter(raw: str) -> tuple[dict[str, Any], str, list[str]]:
+    """(fields, body, problems) of Markdown with YAML front matter. A front matter that does
+    not parse as a whole is read field by field: one bad field must not lose the title, date
+    and URL, nor turn the front matter into body text."""
+    split = _split_front_matter(raw)
+    if split is None:
+        if isinstance(frontmatter.detect_format(raw, frontmatter.handlers), frontmatter.JSONHandler):
+            try:
+                post = frontmatter.loads(raw)
+                return dict(post.metadata), post.content, []
+            except (ValueError, TypeError, RecursionError) as exc:
+                return {}, raw, [f"JSON front matter does not parse ({exc}); read as text"]
+        return {}, raw, []
+    block, body, closed = split
+    block = block.replace("\r\n", "\n")
+    problems = [] if closed else ["front matter has no closing `---` line; taken to end at the first blank line"]
     try:
-        post = frontmatter.loads(raw)
-        return dict(post.metadata), post.content
-    except (yaml.YAMLError, ValueError, TypeError) as exc:
-        # broken YAML: keep the body, lose the metadata (the file is still a release)
-        logger.warning("unparsable front matter (%s); reading the body only", exc)
-        m = re.match(r"^---\s*\n.*?\n(?:---|\.\.\.)\s*\n", raw, re.DOTALL)
-        return {}, raw[m.end() :] if m else raw
+        return _yaml_mapping(block), body, problems
+    except _YAML_ERRORS as exc:
+        problems.append(f"front matter is not valid YAML ({str(exc).splitlines()[0]}); read field by field")
+    return _fields_one_by_one(block, problems), body, problems
 
 
 def extract_markdown(raw: str) -> Extracted:
     """Markdown, optionally with YAML front matter (`title`, `date`/`published_time`,
-    `source_url`/`url`, `lang`). Without a title, the first `# heading` or line is used."""
-    meta, body = _front_matter(raw)
+    `source_url`/`url`, `lang`). Without a title, the first `# heading` or line is used.
+    Front matter values that cannot be used are listed in `problems`."""
+    meta, body, problems = _front_matter(raw)
     text = clean_text(body, markdown=True)
-    return finish(
+    date_key, date_value = first_item(meta, DATE_KEYS)
+    if date_value is not None and parse_date_value(date_value) is None:
+        problems.append(f"front matter field {date_key!r}: {str(date_value)[:60]!r} is not a date; ignored")
+        date_value = None
+    url_key, url_value = first_item(meta, URL_KEYS)
+    url = http_url(url_value)
+    if url_value is not None and url is None:
+        problems.append(f"front matter field {url_key!r}: {str(url_value)[:80]!r} is not an http(s) URL; ignored")
+    extracted = finish(
         title=_scalar_text(first_value(meta, TITLE_KEYS)),
         text=text,
-        date_value=first_value(meta, DATE_KEYS),
-        url=http_url(first_value(meta, URL_KEYS)),
+        date_value=date_value,
+        url=url,
         language=first_value(meta, LANGUAGE_KEYS),
     )
+    extracted.problems = problems
+    return extracted
 
 
 def _scalar_text(value: Any) -> str | None:

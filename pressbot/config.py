@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     )
     max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are skipped as oversized.")
     fetch_timeout_s: float = Field(20.0, gt=0, description="Timeout of one HTTP fetch.")
+    fetch_deadline_s: float = Field(
+        30.0, gt=0, description="Most time one URL may take, retries included; a slower one is skipped."
+    )
     fetch_retries: int = Field(3, ge=0, le=10, description="Retries (with backoff) of a failed fetch.")
     fetch_concurrency: int = Field(4, ge=1, le=64, description="Pages fetched at once.")
     fetch_robots: bool = Field(True, description="Obey each site's robots.txt when fetching URLs.")

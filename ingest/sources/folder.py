@@ -23,8 +23,9 @@ from ingest.extract import (
     extract_text,
 )
 from ingest.sources.base import Skip, Source, make_release
-from ingest.sources.jsonl import JsonSource, check_field_map
+from ingest.sources.jsonl import FieldMapCheck, JsonSource, check_field_map
 from pressbot.config import Settings
+from pressbot.errors import PressbotError
 from pressbot.types import Release
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class FolderSource(Source):
         self.base = root.parent if self.single_file else root
         self.name = name or (root.stem if self.single_file else root.resolve().name)
         self.field_map = check_field_map(field_map)
+        self._check = FieldMapCheck(self.field_map)
         self._max_bytes = int(settings.max_file_mb * 1024 * 1024)
 
     # --- walking ------------------------------------------------------------------------------
@@ -111,6 +113,7 @@ class FolderSource(Source):
     # --- reading ------------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[Release | Skip]:
+        self._check = FieldMapCheck(self.field_map)  # one check over all the JSON files
         for item in self._files():
             if isinstance(item, Skip):
                 yield item
@@ -118,9 +121,13 @@ class FolderSource(Source):
             rel = self._rel(item)
             try:
                 yield from self._read(item, rel)
+            except PressbotError:
+                raise  # a wrong field map ends the run: every JSON record would suffer from it
             except Exception as exc:  # noqa: BLE001 - a bug on one file must not end the run
                 logger.warning("reading %s failed", rel, exc_info=True)
                 yield Skip(rel, "unreadable", f"{type(exc).__name__}: {exc}")
+        if not self._check.settled and self._check.records:
+            raise self._check.error()
 
     def _read(self, path: Path, rel: str) -> Iterator[Release | Skip]:
         suffix = path.suffix.lower()
@@ -138,7 +145,9 @@ class FolderSource(Source):
             return
         if kind == "json":
             # streamed line by line (JSON Lines) or size-checked by the JSON source itself
-            yield from JsonSource(path, self.settings, name=self.name, field_map=self.field_map, prefix=rel)
+            yield from JsonSource(
+                path, self.settings, name=self.name, field_map=self.field_map, prefix=rel, check=self._check
+            )
             return
         if info.st_size > self._max_bytes:
             yield Skip(rel, "oversized", f"{info.st_size:,} bytes > {self.settings.max_file_mb} MB")
@@ -151,7 +160,10 @@ class FolderSource(Source):
         item = self._extract(data, kind, rel)
         if isinstance(item, Skip):
             yield item
-        elif not item.text:
+            return
+        for problem in item.problems:  # e.g. a front matter field that does not parse
+            logger.warning("%s: %s", rel, problem)
+        if not item.text:
             yield Skip(rel, "no_text", "no text left after extraction")
         else:
             yield make_release(item, fallback_id=rel, source=self.name, aliases=[rel])

@@ -2,13 +2,16 @@
 
 Field names are detected per record from common spellings (see `DETECT`); a `field_map` such
 as {"title": "headline", "text": "story", "date": "pub"} overrides detection for the fields it
-names (dotted keys reach into nested objects: "meta.published").
+names (dotted keys reach into nested objects: "meta.published"). A mapped key that no record
+has is a mistake in the map, not a property of the data: it raises ConfigError (see
+`FieldMapCheck`) before any of the file's records is yielded.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +29,7 @@ from ingest.extract import (
 )
 from ingest.sources.base import Skip, Source, make_release
 from pressbot.config import Settings
-from pressbot.errors import SourceError
+from pressbot.errors import ConfigError, SourceError
 from pressbot.types import Release
 
 logger = logging.getLogger(__name__)
@@ -42,6 +45,8 @@ DETECT: dict[str, tuple[str, ...]] = {
 }
 FIELDS = tuple(DETECT)
 # Where a JSON document keeps its list of records.
+# Said of a JSON value nested deeper than Python's parser can follow (its recursion limit).
+TOO_DEEP = "nested too deeply to read (over ~{} levels of arrays/objects); a release is a flat object"
 LIST_KEYS = ("items", "releases", "data", "entries", "posts", "articles", "results", "records",
              "documents", "docs")  # fmt: skip
 
@@ -70,6 +75,63 @@ def _lookup(record: dict[str, Any], dotted: str) -> Any:
             return None
         value = value[part]
     return value
+
+
+def _has(record: dict[str, Any], dotted: str) -> bool:
+    """Does the record have this key (a null value counts: the key is spelled right)?"""
+    if dotted in record:
+        return True
+    value: Any = record
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return False
+        value = value[part]
+    return True
+
+
+FIELD_MAP_PROBE = 50  # records that may all lack a mapped key before the map is called wrong
+_SHOWN_KEYS = 30
+
+
+class FieldMapCheck:
+    """The mapped keys no record has had yet. A key the first `FIELD_MAP_PROBE` records all
+    lack (or every record of a shorter source) is a typo or a wrong export: without this check
+    it silently skips every record as no_text (or loses every title or date)."""
+
+    def __init__(self, field_map: dict[str, str]) -> None:
+        self.missing = dict(field_map)  # field -> key, for keys not found in any record yet
+        self.records = 0
+        self.keys: set[str] = set()  # keys the records do have, for the message
+        self.files: list[str] = []
+
+    @property
+    def settled(self) -> bool:
+        return not self.missing
+
+    def observe(self, record: Any, where: str) -> None:
+        if not self.missing or not isinstance(record, dict):
+            return
+        self.records += 1
+        if where not in self.files:
+            self.files.append(where)
+        self.missing = {f: k for f, k in self.missing.items() if not _has(record, k)}
+        if len(self.keys) < 10 * _SHOWN_KEYS:
+            for key, value in record.items():
+                self.keys.add(str(key))
+                if isinstance(value, dict):  # one level down, for dotted keys
+                    self.keys.update(f"{key}.{sub}" for sub in value)
+
+    def error(self) -> ConfigError:
+        pairs = ", ".join(f"{f}={k}" for f, k in self.missing.items())
+        keys = sorted(self.keys)
+        shown = ", ".join(keys[:_SHOWN_KEYS]) + (", ..." if len(keys) > _SHOWN_KEYS else "")
+        files = ", ".join(self.files[:3]) + (", ..." if len(self.files) > 3 else "")
+        first = "the" if self.records < FIELD_MAP_PROBE else "the first"
+        return ConfigError(
+            f"the field map names a key no record has: {pairs} (none of {first} {self.records} "
+            f"record(s) of {files} has it); the records' keys are: {shown or 'none'}. "
+            "Map the field to one of those keys (--field FIELD=KEY), or drop the mapping."
+        )
 
 
 def _field(record: dict[str, Any], name: str, field_map: dict[str, str]) -> Any:
@@ -144,6 +206,7 @@ class JsonSource(Source):
         name: str | None = None,
         field_map: dict[str, str] | None = None,
         prefix: str | None = None,
+        check: FieldMapCheck | None = None,
     ) -> None:
         self.path = path
         self.settings = settings
@@ -151,6 +214,9 @@ class JsonSource(Source):
         self.field_map = check_field_map(field_map)
         self.prefix = prefix or path.name
         self._max_bytes = int(settings.max_file_mb * 1024 * 1024)
+        # shared with the folder holding this file: then "no record has it" spans the folder
+        self._shared_check = check
+        self._check = check or FieldMapCheck(self.field_map)
 
     def estimate(self) -> int | None:
         if self.path.suffix.lower() != ".jsonl":
@@ -162,12 +228,28 @@ class JsonSource(Source):
             return None
 
     def __iter__(self) -> Iterator[Release | Skip]:
-        if self.path.suffix.lower() == ".jsonl":
-            yield from self._iter_lines()
-        else:
-            yield from self._iter_document()
+        if self._shared_check is None:
+            self._check = FieldMapCheck(self.field_map)  # iterating again starts over
+        check = self._check
+        items = self._iter_lines() if self.path.suffix.lower() == ".jsonl" else self._iter_document()
+        # items are held back until every mapped key has been seen, so a wrong map fails
+        # before anything is indexed (usually the first record settles it)
+        held: list[Release | Skip] = []
+        for item in items:
+            if check.settled:
+                yield from held
+                held = []
+                yield item
+                continue
+            held.append(item)
+            if check.records >= FIELD_MAP_PROBE:
+                raise check.error()
+        if not check.settled and check.records and self._shared_check is None:
+            raise check.error()
+        yield from held
 
     def _item(self, record: Any, n: int) -> Release | Skip:
+        self._check.observe(record, self.prefix)
         own_id = _field(record, "id", self.field_map) if isinstance(record, dict) else None
         key = own_id if own_id not in (None, "") and not isinstance(own_id, dict | list) else n
         try:
@@ -209,6 +291,9 @@ class JsonSource(Source):
             except json.JSONDecodeError as exc:
                 yield Skip(where, "malformed_json", f"line {n}: {exc.msg} (column {exc.colno})")
                 continue
+            except RecursionError:  # one such line must not end the file: the next ones are read
+                yield Skip(where, "malformed_json", f"line {n}: " + TOO_DEEP.format(sys.getrecursionlimit()))
+                continue
             yield self._item(record, n)
 
     def _iter_document(self) -> Iterator[Release | Skip]:
@@ -231,6 +316,9 @@ class JsonSource(Source):
                 yield from self._parse_lines(data.splitlines(keepends=True))
                 return
             yield Skip(self.prefix, "malformed_json", f"{exc.msg} (line {exc.lineno}, column {exc.colno})")
+            return
+        except RecursionError:
+            yield Skip(self.prefix, "malformed_json", TOO_DEEP.format(sys.getrecursionlimit()))
             return
         records = _records_in(document)
         if records is None:

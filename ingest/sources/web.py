@@ -4,7 +4,9 @@ The root URL is fetched when the source is opened: if it cannot be fetched at al
 cannot be read and `SourceError` is raised. Pages are then fetched with a bounded thread pool
 (settings.fetch_concurrency) and yielded in sitemap/feed order; a page that still fails after
 retries (exponential backoff on connection errors, 5xx and 429, honouring Retry-After) becomes
-a `Skip("fetch_failed")`.
+a `Skip("fetch_failed")`. httpx's timeout bounds each read, not a whole response (a server
+sending a byte a second never times out), so each URL also has a total deadline
+(settings.fetch_deadline_s, retries included): a page not complete by then is skipped.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_before_delay
 
 from ingest.clean import clean_text
 from ingest.extract import (
@@ -127,12 +129,14 @@ class Fetcher:
 
     def _read_robots(self, origin: str) -> RobotFileParser | None:
         rules = RobotFileParser()
+        deadline = time.monotonic() + self.settings.fetch_deadline_s
         try:
-            response = self.client.get(f"{origin}/robots.txt")
-        except httpx.HTTPError:
+            with self.client.stream("GET", f"{origin}/robots.txt", timeout=self._timeout(deadline)) as response:
+                status = response.status_code
+                body = self._body(response, deadline) if status < 300 else b""
+        except (httpx.HTTPError, FetchError):
             return None
-        status = response.status_code
-        lines = response.text.splitlines() if status < 300 else []
+        lines = body.decode("utf-8", "replace").splitlines()
         if status >= 500:
             logger.warning("robots.txt of %s answers HTTP %d: not fetching from that site", origin, status)
             lines = ["User-agent: *", "Disallow: /"]
@@ -162,38 +166,63 @@ class Fetcher:
                 "disallowed",
             )
         attempts = self.settings.fetch_retries + 1
+        deadline = time.monotonic() + self.settings.fetch_deadline_s
         retrying = Retrying(
-            stop=stop_after_attempt(attempts),
+            # no retry that would start after the deadline
+            stop=stop_after_attempt(attempts) | stop_before_delay(self.settings.fetch_deadline_s),
             wait=self._wait,
             retry=retry_if_exception_type((httpx.TransportError, _RetryableStatus)),
             before_sleep=self._log_retry,
             reraise=True,
         )
         try:
-            return retrying(self._get_once, url)
+            return retrying(self._get_once, url, deadline)
         except _RetryableStatus as exc:
             raise FetchError(f"HTTP {exc.status} after {attempts} attempt(s)") from exc
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            if time.monotonic() >= deadline:
+                raise FetchError(self._late(f"{type(exc).__name__} at the end")) from exc
             raise FetchError(f"{type(exc).__name__}: {exc or 'no detail'}") from exc
 
-    def _get_once(self, url: str) -> Fetched:
-        with self.client.stream("GET", url) as response:
+    def _late(self, what: str = "") -> str:
+        return (
+            f"not complete within the {self.settings.fetch_deadline_s:g} s fetch deadline"
+            f"{f' ({what})' if what else ''}: the server answers too slowly; raise PRESSBOT_FETCH_DEADLINE_S "
+            "to wait longer"
+        )
+
+    def _timeout(self, deadline: float) -> httpx.Timeout:
+        """Each wait (connect, read) capped by the time left, so one read cannot run far past
+        the deadline either."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise FetchError(self._late())
+        return httpx.Timeout(min(self.settings.fetch_timeout_s, left))
+
+    def _body(self, response: httpx.Response, deadline: float) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise FetchError(f"more than {self.settings.max_file_mb} MB", "oversized")
+            if time.monotonic() > deadline:
+                raise FetchError(self._late(f"{size:,} bytes read"))
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _get_once(self, url: str, deadline: float) -> Fetched:
+        with self.client.stream("GET", url, timeout=self._timeout(deadline)) as response:
             status = response.status_code
             if status in RETRY_STATUSES:
                 raise _RetryableStatus(status, _retry_after_s(response.headers.get("Retry-After")))
             if status >= 400:
                 raise FetchError(f"HTTP {status}")
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > self.max_bytes:
-                    raise FetchError(f"more than {self.settings.max_file_mb} MB", "oversized")
-                chunks.append(chunk)
+            content = self._body(response, deadline)
             media = response.headers.get("Content-Type", "")
             return Fetched(
                 url=str(response.url),
-                content=b"".join(chunks),
+                content=content,
                 content_type=media.split(";")[0].strip().lower(),
                 charset=response.charset_encoding,
             )

@@ -1,5 +1,6 @@
 """URL sources against a real HTTP server on 127.0.0.1: page, sitemap (and index), RSS, Atom,
-retries (500 then 200, 429 with Retry-After), 404 -> Skip(fetch_failed), unreachable root."""
+retries (500 then 200, 429 with Retry-After), 404 -> Skip(fetch_failed), unreachable root, a
+server that drips its answer (the fetch deadline)."""
 
 from __future__ import annotations
 
@@ -99,12 +100,16 @@ def feeds(base: str) -> dict[str, tuple[str, str]]:
         ),
         "/sitemap2.xml": ("application/xml", sitemap(base, ["/c.html", "/a.html"])),
         "/sitemap_index.xml": ("application/xml", index),
+        "/sitemap-drip.xml": ("application/xml", sitemap(base, ["/drip.html", "/a.html"])),
         "/sitemap-slow.xml": ("application/xml", sitemap(base, [f"/slow-{i}.html" for i in range(8)])),
         "/rss.xml": ("application/rss+xml", rss),
         # not well-formed XML (a bare "&"): still a feed, as feedparser reads it
         "/sloppy.xml": ("text/xml", rss.replace("Ministry press", "Ministry & press")),
         "/atom.xml": ("application/atom+xml", atom),
     }
+
+
+DRIP_S = 0.25
 
 
 class Server:
@@ -132,6 +137,8 @@ class Server:
                     return self._send(429, "text/plain", "slow down", {"Retry-After": "0"})
                 if self.path.startswith("/slow-"):
                     return self._slow()
+                if self.path.startswith("/drip"):
+                    return self._drip()
                 if self.path == "/always-500.html":
                     return self._send(503, "text/plain", "down")
                 if self.path == "/robots.txt" and outer.robots is not None:
@@ -152,6 +159,21 @@ class Server:
                     outer.in_flight -= 1
                 n = self.path.split("-")[1].split(".")[0]
                 self._send(200, "text/html", page(f"Slow {n}", P(f"Slow page number {n} of the concurrency test.")))
+
+            def _drip(self) -> None:
+                # a whole page, one byte every DRIP_S: each read is quick, the page takes ages
+                data = PAGES["/b.html"].encode("utf-8")
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                try:
+                    for i in range(len(data)):
+                        self.wfile.write(data[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(DRIP_S)
+                except OSError:
+                    pass  # the client gave up
 
             def _send(self, status: int, ctype: str, body: str, headers: dict[str, str] | None = None) -> None:
                 data = body.encode("utf-8")
@@ -317,6 +339,22 @@ def test_page_failing_after_all_retries(server: Server) -> None:
     with pytest.raises(SourceError, match="HTTP 503 after 2 attempt"):
         open_fast(f"{server.base}/always-500.html", fetch_retries=1)
     assert server.hits["/always-500.html"] == 2
+
+
+def test_a_server_dripping_its_answer_hits_the_fetch_deadline(server: Server) -> None:
+    # each byte comes well within the 5 s read timeout: only a total deadline ends the fetch
+    source = open_fast(f"{server.base}/sitemap-drip.xml", fetch_deadline_s=1.5, fetch_retries=2)
+    start = time.monotonic()
+    releases, skips = split(list(source))
+    took = time.monotonic() - start
+    assert [r.title for r in releases] == ["Talks resume"]  # the other page is read
+    assert [(s.location, s.reason) for s in skips] == [(f"{server.base}/drip.html", "fetch_failed")]
+    assert "1.5 s fetch deadline" in skips[0].detail and "PRESSBOT_FETCH_DEADLINE_S" in skips[0].detail
+    assert server.hits["/drip.html"] == 1  # a deadline is not retried
+    assert took < 1.5 + DRIP_S + 1.5, took  # the page would take minutes byte by byte
+    # a root URL past its deadline: the source cannot be read
+    with pytest.raises(SourceError, match="fetch deadline"):
+        open_fast(f"{server.base}/drip-root.html", fetch_deadline_s=1.0)
 
 
 def test_root_404_raises(server: Server) -> None:

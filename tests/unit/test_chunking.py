@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
-from ingest.chunking import Chunker
+from ingest.chunking import MAX_WORD_CHARS, Chunker
 from ingest.sources import Skip, open_source
 from pressbot.config import Settings
 from pressbot.embeddings import HashEmbeddings, PressbotEmbeddings, SentenceTransformerEmbeddings
@@ -236,6 +237,48 @@ def test_a_giant_word_of_uneven_token_density_is_cut_to_fit(real_model) -> None:
     chunks = Chunker(real_model, chunk_tokens=160).chunk(release(text))
     assert_fits(real_model, chunks)
     assert_lossless(text, chunks, whole_words=False)
+
+
+def test_a_long_run_without_spaces_is_cut_into_chunks_that_fit(embedder) -> None:
+    # a 100+ letter "word" is one [UNK] token to the model and one word to the hash stand-in:
+    # counted as such, the whole run once made a single chunk of any size
+    text = "An intro sentence. " + "a" * 200_000 + " A closing sentence."
+    chunks = Chunker(embedder, chunk_tokens=160).chunk(release(text))
+    assert_fits(embedder, chunks)
+    assert_lossless(text, chunks, whole_words=False)
+    assert max(len(c.text) for c in chunks) <= 160 * (MAX_WORD_CHARS + 1)
+    assert chunks[0].text.startswith("An intro sentence.") and chunks[-1].text.endswith(" A closing sentence.")
+    for chunk in chunks:  # the run's pieces are the "sentences" of its chunks
+        assert " ".join(sentences_at(chunk.text, chunk.sentence_ends)) == chunk.text
+
+
+def test_a_5_mb_line_is_chunked_in_bounded_memory() -> None:
+    text = "An intro sentence. " + "a" * (5 << 20) + " A closing sentence."
+    rel = release(text)
+    tracemalloc.start()
+    try:
+        chunks = Chunker(HashEmbeddings(64), chunk_tokens=160).chunk(rel)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 100 << 20, f"peak {peak >> 20} MB"  # was ~800 MB: the sentence splitter on the run
+    assert len(chunks) > 300 and max(len(c.text) for c in chunks) <= 160 * (MAX_WORD_CHARS + 1)
+    assert_lossless(text, chunks, whole_words=False)
+
+
+def test_a_long_word_in_a_sentence_is_read_by_the_model_not_unknown(real_model) -> None:
+    word = "x" * 150
+    text = f"The reference code is {word} for the new program. Another sentence follows."
+    chunks = Chunker(real_model, chunk_tokens=160).chunk(release(text))
+    assert [c.text for c in chunks] == [
+        f"The reference code is {word[:100]} {word[100:]} for the new program. Another sentence follows."
+    ]
+    assert "[UNK]" not in real_model.model.tokenizer.tokenize(chunks[0].embed_text)
+    # words up to the limit, and long URLs (cut at their punctuation by the tokenizer), are untouched
+    url = "https://example.org/" + "/".join(["segment"] * 30)
+    chinese = "中" * 120 + "。"  # no spaces, but each ideograph is a word to the tokenizer
+    for text in (f"Read {'y' * 100} today.", f"Read it at {url} today.", chinese):
+        assert [c.text for c in Chunker(real_model, chunk_tokens=160).chunk(release(text))] == [text]
 
 
 def test_an_empty_release_has_no_chunks(embedder) -> None:

@@ -87,6 +87,44 @@ def test_markdown_with_broken_front_matter_keeps_the_body() -> None:
     assert e.text == "Second paragraph."
 
 
+def test_front_matter_with_an_invalid_date_keeps_the_other_fields() -> None:
+    md = "---\ntitle: Talks resume\ndate: 2024-13-45\nsource_url: https://ex.gov/talks/\n---\nOne paragraph.\n"
+    e = extract_markdown(md)
+    assert (e.title, e.url, e.text) == ("Talks resume", "https://ex.gov/talks/", "One paragraph.")
+    assert e.date is None
+    assert e.problems == ["front matter field 'date': '2024-13-45' is not a date; ignored"]
+
+
+def test_broken_front_matter_is_read_field_by_field() -> None:
+    md = (
+        "---\n"
+        "title: Briefing: the border program\n"  # an unquoted ": " breaks the whole block
+        "date: 2024-01-22\n"
+        "tags:\n  - migration\n  - talks\n"
+        "summary: [never closed\n"
+        "not a field at all\n"
+        "url: https://ex.gov/briefing/\n"
+        "---\n"
+        "WASHINGTON — The body is one paragraph.\n"
+    )
+    e = extract_markdown(md)
+    assert (e.title, e.date, e.url) == ("Briefing: the border program", date(2024, 1, 22), "https://ex.gov/briefing/")
+    assert e.text == "WASHINGTON — The body is one paragraph."  # no front matter line in the body
+    problems = "\n".join(e.problems)
+    assert "'title' is not valid YAML" in problems and "read as plain text" in problems
+    assert "'summary' is not valid YAML" in problems and "'not a field at all'" in problems
+    assert "'date'" not in problems and "'tags'" not in problems and "'url'" not in problems
+
+
+def test_front_matter_without_a_closing_line_is_not_body_text() -> None:
+    e = extract_markdown("---\ntitle: Unclosed\ndate: 2023-03-03\n\nThe body paragraph.\n")
+    assert (e.title, e.date, e.text) == ("Unclosed", date(2023, 3, 3), "The body paragraph.")
+    assert e.problems and "no closing" in e.problems[0]
+    # a leading thematic break is not front matter
+    e = extract_markdown("---\nA first paragraph of text.\n\nAnother one.\n")
+    assert "A first paragraph of text." in f"{e.title} {e.text}" and e.problems == []
+
+
 def test_markdown_body_repeating_the_title_is_not_duplicated() -> None:
     e = extract_markdown("---\ntitle: Big News\n---\n## Big News\n\nThe body.\n")
     assert (e.title, e.text) == ("Big News", "The body.")

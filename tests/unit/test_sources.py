@@ -13,7 +13,7 @@ import pytest
 from ingest.sources import FolderSource, JsonSource, Skip, Source, open_source
 from ingest.sources import folder as folder_module
 from pressbot.config import Settings
-from pressbot.errors import SourceError
+from pressbot.errors import ConfigError, SourceError
 from pressbot.types import Release
 from tests.unit.test_extract import PDF_LINES, make_pdf
 
@@ -128,6 +128,21 @@ def _location(item: Release | Skip) -> str:
     if isinstance(item, Skip):
         return item.location
     return item.aliases[0] if item.id.startswith("https://") else item.id
+
+
+def test_a_bad_front_matter_field_is_logged_and_the_rest_kept(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "press").mkdir()
+    (tmp_path / "press" / "bad-date.md").write_text(
+        "---\ntitle: Talks resume\ndate: 2024-13-45\nsource_url: https://ex.gov/talks/\n---\nOne paragraph only.\n",
+        encoding="utf-8",
+    )
+    with caplog.at_level("WARNING", logger="ingest.sources.folder"):
+        releases, skips = collect(open_source(str(tmp_path), settings()))
+    assert skips == []  # before: the front matter was lost and the lone paragraph became the title
+    [r] = releases
+    assert (r.id, r.title, r.text, r.date) == ("https://ex.gov/talks/", "Talks resume", "One paragraph only.", None)
+    [warning] = [rec.getMessage() for rec in caplog.records]
+    assert warning.startswith("press/bad-date.md: ") and "'date'" in warning and "2024-13-45" in warning
 
 
 def test_folder_order_is_deterministic_and_sorted(archive: Path) -> None:
@@ -321,6 +336,41 @@ def test_jsonl_field_map(tmp_path: Path) -> None:
     )
 
 
+def test_a_mapped_key_no_record_has_is_a_config_error(tmp_path: Path) -> None:
+    records = [{"title": f"T{i}", "body": f"Body {i}.", "meta": {"link": f"https://ex.org/{i}"}} for i in range(3)]
+    path = write_jsonl(tmp_path / "x.jsonl", records)
+    with pytest.raises(ConfigError) as info:
+        list(open_source(str(path), settings(), field_map={"text": "no.such.key"}))
+    message = str(info.value)
+    assert "text=no.such.key" in message and "x.jsonl" in message
+    assert "body, meta, meta.link, title" in message  # the keys the records do have
+    # a key that only some records have is data, not a mistake
+    records[1]["story"] = "Only this record has a story."
+    write_jsonl(path, records)
+    releases, skips = collect(open_source(str(path), settings(), field_map={"text": "story"}))
+    assert [r.title for r in releases] == ["T1"] and [s.reason for s in skips] == ["no_text", "no_text"]
+
+
+def test_a_wrong_field_map_fails_early_and_before_any_record_is_yielded(tmp_path: Path) -> None:
+    from ingest.sources.jsonl import FIELD_MAP_PROBE
+
+    lines = [{"headline": f"T{i}", "text": f"Body {i}."} for i in range(FIELD_MAP_PROBE + 100)]
+    lines.insert(FIELD_MAP_PROBE + 10, "{not json")  # lines after the probe are never read
+    path = write_jsonl(tmp_path / "x.jsonl", lines)
+    yielded: list[object] = []
+    with pytest.raises(ConfigError, match=f"none of the first {FIELD_MAP_PROBE} record"):
+        yielded.extend(open_source(str(path), settings(), field_map={"title": "titel"}))
+    assert yielded == []  # nothing reached the index
+    # in a folder, the check spans its JSON files and a wrong map is not a skipped file
+    (tmp_path / "y.json").write_text(json.dumps([{"headline": "Y", "text": "Body."}]), encoding="utf-8")
+    path.unlink()
+    with pytest.raises(ConfigError, match="title=titel"):
+        list(open_source(str(tmp_path), settings(), field_map={"title": "titel"}))
+    assert [r.title for r in collect(open_source(str(tmp_path), settings(), field_map={"title": "headline"}))[0]] == [
+        "Y"
+    ]
+
+
 def test_jsonl_mapped_text_with_html_is_converted(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "x.jsonl", [{"t": "T", "s": "<p>One.</p><p>Two &amp; three.</p>"}])
     [r] = collect(open_source(str(path), settings(), field_map={"title": "t", "text": "s"}))[0]
@@ -396,6 +446,31 @@ def test_json_malformed_and_unsupported(tmp_path: Path) -> None:
     other = tmp_path / "package.json"
     other.write_text(json.dumps({"name": "x", "version": "1"}), encoding="utf-8")
     assert [s.reason for s in collect(open_source(str(other), settings()))[1]] == ["unsupported"]
+
+
+def test_json_nested_too_deep_is_refused_per_record(tmp_path: Path) -> None:
+    deep_array = "[" * 10_000 + "]" * 10_000
+    deep_object = '{"text": ' + '{"a": ' * 10_000 + "1" + "}" * 10_001
+    path = write_jsonl(
+        tmp_path / "x.jsonl",
+        [{"title": "One", "text": "First."}, deep_array, deep_object, {"title": "Two", "text": "Second."}],
+    )
+    releases, skips = collect(open_source(str(path), settings()))
+    assert [r.title for r in releases] == ["One", "Two"]  # the records after the deep ones are read
+    assert [(s.location, s.reason) for s in skips] == [("x.jsonl#2", "malformed_json"), ("x.jsonl#3", "malformed_json")]
+    assert all(s.detail.startswith(f"line {n}: nested too deeply") for n, s in zip((2, 3), skips, strict=True))
+    # the same file inside a folder: the folder source reads it through the same code
+    releases, skips = collect(open_source(str(tmp_path), settings()))
+    assert [r.title for r in releases] == ["One", "Two"] and len(skips) == 2
+
+
+def test_json_document_nested_too_deep_is_a_skip(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text('{"items": ' + "[" * 10_000 + "]" * 10_000 + "}", encoding="utf-8")
+    [skip] = list(open_source(str(path), settings()))
+    assert isinstance(skip, Skip)
+    assert (skip.location, skip.reason) == ("deep.json", "malformed_json")
+    assert "nested too deeply" in skip.detail
 
 
 # --- open_source errors ---------------------------------------------------------------------------
