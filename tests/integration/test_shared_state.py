@@ -75,11 +75,12 @@ def test_deliveries_racing_on_many_replicas_get_one_answer(url: str) -> None:
         start = threading.Barrier(len(dedupers))
         fresh: list[bool] = []
 
-        def deliver(d: SharedDeduper, k: list[str | None]) -> None:
+        def deliver(d: SharedDeduper, k: list[str | None], start: threading.Barrier, fresh: list[bool]) -> None:
             start.wait()
             fresh.append(d.first_time(k))
 
-        threads = [threading.Thread(target=deliver, args=(d, k)) for d, k in zip(dedupers, deliveries, strict=True)]
+        threads = [threading.Thread(target=deliver, args=(d, k, start, fresh))
+                   for d, k in zip(dedupers, deliveries, strict=True)]
         for t in threads:
             t.start()
         for t in threads:
