@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.api_security import RateLimiter, SharedRateLimiter, make_rate_limiter
+from bot.api_security import SharedRateLimiter, make_rate_limiter
 from bot.shared_state import SharedState
-from bot.slack_dedupe import Deduper, SharedDeduper, event_keys, make_deduper
+from bot.slack_dedupe import SharedDeduper, event_keys, make_deduper
 from tests.integration.redis_server import RedisServer, free_port
 from tests.support import settings_for
 
@@ -88,10 +88,8 @@ def test_deliveries_racing_on_many_replicas_get_one_answer(url: str) -> None:
         assert fresh.count(True) == 1, (round_, fresh)
 
 
-def test_the_settings_choose_the_backend(url: str) -> None:
-    assert type(make_deduper(settings_for(Path("/nonexistent")))) is Deduper
-    assert type(make_rate_limiter(settings_for(Path("/nonexistent")))) is RateLimiter
-    shared = settings_for(Path("/nonexistent"), redis_url=url)
+def test_the_setting_puts_both_in_redis(url: str, tmp_path: Path) -> None:
+    shared = settings_for(tmp_path, redis_url=url)
     assert isinstance(make_deduper(shared), SharedDeduper)
     assert isinstance(make_rate_limiter(shared), SharedRateLimiter)
 
