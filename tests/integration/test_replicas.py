@@ -108,7 +108,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     for log in logs:
         assert "Traceback" not in log, log
         assert "shared state (Slack dedupe, API rate limits) in Redis at redis://127.0.0.1" in log
-        assert "unavailable" not in log  # Redis was up throughout: no fallback
 
 
 # --- Slack requests ----------------------------------------------------------------------
@@ -175,6 +174,7 @@ def test_duplicates_sent_to_different_replicas_get_one_answer(cluster: Cluster) 
     for i, (payload, retry) in enumerate(deliveries):  # one after another, round robin
         deliver(cluster.replicas[i % 3], payload, retry)
     assert_one_answer(cluster, "C1", ts, duplicates=len(deliveries) - 1)
+    assert "is unavailable" not in cluster.logs()  # each replica asked Redis, none fell back
     # the keys a question is known by are in Redis, for the ten minutes Slack may retry
     client = cluster.redis.client()
     assert client.exists(f"pressbot:dedupe:message:C1:{ts}") and client.ttl(f"pressbot:dedupe:message:C1:{ts}") > 590
@@ -214,3 +214,25 @@ def test_a_tokens_rate_limit_is_shared_by_the_replicas(cluster: Cluster) -> None
     # another token has a bucket of its own
     other = httpx.get(replicas[1].url + "/v1/stats", headers={"Authorization": f"Bearer {OTHER_TOKEN}"}, timeout=10)
     assert other.status_code == 200
+    assert "is unavailable" not in cluster.logs()
+
+
+# --- Redis going away ------------------------------------------------------------------------
+
+
+def test_the_replicas_keep_answering_when_redis_goes_away(cluster: Cluster) -> None:
+    """Last in the module: it stops the cluster's Redis."""
+    cluster.redis.stop()
+    replica = cluster.replicas[0]
+    ts, deliveries = question_deliveries("C4")
+    for payload, retry in deliveries:  # all to one replica: its own memory still drops the duplicates
+        deliver(replica, payload, retry)
+    assert_one_answer(cluster, "C4", ts, duplicates=len(deliveries) - 1)
+    auth = {"Authorization": f"Bearer {OTHER_TOKEN}"}
+    codes = [httpx.get(r.url + "/v1/stats", headers=auth, timeout=10).status_code for r in cluster.replicas]
+    assert codes == [200, 200, 200]  # the API answers too, limited per replica meanwhile
+    for r in cluster.replicas:  # each says once what that risks, however many requests it served since
+        warnings = [line for line in r.log.read_text().splitlines() if "WARNING bot.shared_state" in line]
+        assert len(warnings) == 1, warnings
+        assert "in-process state" in warnings[0] and "answered twice" in warnings[0]
+        assert "its own API rate limit" in warnings[0]
