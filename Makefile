@@ -8,7 +8,7 @@ QUESTION ?= Which countries receive the $180 million program?
 # and backticks in it stay text: "$(QUESTION)" in a recipe let the shell expand "$1" of "$180".
 export PRESSBOT_DEMO_QUESTION = $(value QUESTION)
 
-.PHONY: demo test install dev lint clean
+.PHONY: demo test install dev lint clean services
 
 $(BIN)/python:
 	$(PY) -c 'import sys; assert sys.version_info[:2] == (3, 11), "pressbot needs Python 3.11, got " + sys.version'
@@ -31,7 +31,16 @@ demo: install
 	HF_HUB_OFFLINE=1 $(BIN)/pressbot --data-dir $(DEMO_DIR) ingest evals/sample_archive
 	HF_HUB_OFFLINE=1 $(BIN)/pressbot --data-dir $(DEMO_DIR) ask "$$PRESSBOT_DEMO_QUESTION"
 
-test: dev
+# Servers the integration tests start themselves, on 127.0.0.1 in a temp dir (never a system
+# service): redis-server, installed from the distribution's package when it is missing.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+services:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  echo "redis-server is missing (the shared-state tests start their own): installing it with apt-get"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server; }
+
+test: dev services
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
 lint: dev

@@ -63,7 +63,7 @@ from bot.api_models import (
     SearchResponse,
     StatsResponse,
 )
-from bot.api_security import RateLimiter, TokenAuth, retry_after
+from bot.api_security import RateLimiter, TokenAuth, make_rate_limiter, retry_after
 from pressbot.config import Settings
 from pressbot.engine import Engine
 from pressbot.errors import ConfigError, IndexEmptyError, IndexError_, LLMError, PressbotError, QueryError
@@ -537,7 +537,7 @@ def create_app(
         engine=None,
         limiter=anyio.CapacityLimiter(engine_concurrency or os.cpu_count() or 2),
         auth=auth,
-        rate=RateLimiter(settings.api_rate_limit),
+        rate=make_rate_limiter(settings),
         metrics=Metrics(),
         factories=factories,
     )

@@ -5,6 +5,9 @@ and are compared in constant time. A caller is known by a short digest of its to
 the token itself, so nothing that names a caller (rate-limit keys, logs) can leak a token.
 Without tokens the API is open, which `pressbot serve` allows on a loopback address only;
 callers are then told apart by their IP address.
+
+The limits live in this process, or in Redis when PRESSBOT_REDIS_URL is set, so that replicas
+behind a load balancer grant one limit between them (`SharedRateLimiter`).
 """
 
 from __future__ import annotations
@@ -16,8 +19,15 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
+
+if TYPE_CHECKING:
+    import redis
+
+    from bot.shared_state import SharedState
+    from pressbot.config import Settings
 
 
 def is_loopback(host: str) -> bool:
@@ -89,6 +99,55 @@ class RateLimiter:
         full_after = self.capacity / self.rate
         self._buckets = {c: (t, last) for c, (t, last) in self._buckets.items() if now - last < full_after}
         self._last_sweep = now
+
+
+# The same token bucket in Redis, one hash per caller, updated atomically by one script run.
+# Redis's clock, not each replica's: replicas whose clocks differ still share one bucket.
+# The reply is a string: Redis turns a Lua number into an integer, which would drop a fraction.
+_BUCKET = """
+local capacity, rate = tonumber(ARGV[1]), tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or capacity
+local last = tonumber(state[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - last) * rate)
+local wait = -1
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate * 1000) + 1000)
+return tostring(wait)
+"""
+KEY_PREFIX = "pressbot:rate:"
+
+
+class SharedRateLimiter(RateLimiter):
+    """The bucket in Redis, shared by the replicas; this process's own buckets while Redis is
+    unreachable (each replica then grants the full limit: logged once by SharedState)."""
+
+    def __init__(self, shared: SharedState, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(per_minute, clock)
+        self.shared = shared
+        self._script = shared.client.register_script(_BUCKET)  # EVALSHA, loading the script when Redis lacks it
+
+    def acquire(self, caller: str) -> float | None:
+        def take(client: redis.Redis) -> float:
+            reply = self._script(keys=[f"{KEY_PREFIX}{caller}"], args=[self.capacity, self.rate], client=client)
+            return float(reply)
+
+        wait = self.shared.run(take)
+        if wait is None:
+            return super().acquire(caller)
+        return None if wait < 0 else wait
+
+
+def make_rate_limiter(settings: Settings) -> RateLimiter:
+    """The limiter the settings ask for: in Redis when PRESSBOT_REDIS_URL is set, else in-process."""
+    if not settings.redis_url:
+        return RateLimiter(settings.api_rate_limit)
+    from bot.shared_state import shared_state
+
+    return SharedRateLimiter(shared_state(settings.redis_url), settings.api_rate_limit)
 
 
 def retry_after(wait_s: float) -> str:

@@ -32,7 +32,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
-from bot.slack_dedupe import Deduper, event_keys
+from bot.slack_dedupe import Deduper, event_keys, make_deduper
 from bot.slack_feedback import FeedbackStore
 from bot.slack_format import (
     APOLOGY_TEXT,
@@ -192,7 +192,7 @@ def create_slack_app(
     if client is None:
         client = build_web_client(settings, require_secret(settings.slack_bot_token, "SLACK_BOT_TOKEN", prefix="xoxb-"))
     feedback = feedback or FeedbackStore.from_settings(settings)
-    deduper = deduper or Deduper()
+    deduper = deduper if deduper is not None else make_deduper(settings)  # an empty Deduper is falsy
     pacer = pacer or ChannelPacer()
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     try:

@@ -5,17 +5,24 @@ Slack redelivers an event it thinks was not acknowledged (same `event_id`, with
 (different event ids, same channel + ts). A question is new only when none of its keys was
 seen in the last `ttl_s` seconds. The memory is bounded: the oldest keys are dropped first.
 
-In-process only: replicas behind a load balancer each remember their own events (Slack
-sends one delivery to one replica; a retry may reach another).
+In-process by default. Replicas behind a load balancer (a retry may reach another replica than
+the first delivery) share the memory in Redis when PRESSBOT_REDIS_URL is set (`SharedDeduper`).
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import redis
+
+    from bot.shared_state import SharedState
+    from pressbot.config import Settings
 
 
 class Deduper:
@@ -48,6 +55,49 @@ class Deduper:
 
     def __len__(self) -> int:
         return len(self._seen)
+
+
+KEY_PREFIX = "pressbot:dedupe:"
+
+
+class SharedDeduper(Deduper):
+    """The same memory in Redis, shared by the replicas: one `SET key NX EX ttl` per key, all of
+    one question's keys in one MULTI, so of two deliveries racing on different replicas exactly
+    one finds all its keys new. The in-process memory is kept too: it answers while Redis is
+    unreachable, and still catches a retry to this replica if Redis lost its keys (a restart).
+    """
+
+    def __init__(self, shared: SharedState, ttl_s: float = 600.0, max_keys: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(ttl_s, max_keys, clock)
+        self.shared = shared
+
+    def first_time(self, keys: Iterable[str | None]) -> bool:
+        present = [k for k in keys if k]
+        locally_fresh = super().first_time(present)
+        if not present:
+            return locally_fresh
+        ttl = max(1, math.ceil(self.ttl_s))
+
+        def claim(client: redis.Redis) -> list[Any]:
+            with client.pipeline(transaction=True) as pipe:
+                for key in present:
+                    pipe.set(f"{KEY_PREFIX}{key}", "1", nx=True, ex=ttl)
+                return pipe.execute()
+
+        claimed = self.shared.run(claim)
+        if claimed is None:  # Redis unreachable (logged once by SharedState)
+            return locally_fresh
+        return all(claimed) and locally_fresh
+
+
+def make_deduper(settings: Settings) -> Deduper:
+    """The deduper the settings ask for: in Redis when PRESSBOT_REDIS_URL is set, else in-process."""
+    if not settings.redis_url:
+        return Deduper()
+    from bot.shared_state import shared_state
+
+    return SharedDeduper(shared_state(settings.redis_url))
 
 
 def event_keys(body: Mapping[str, Any], event: Mapping[str, Any]) -> list[str | None]:

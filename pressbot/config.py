@@ -79,6 +79,11 @@ class Settings(BaseSettings):
         default_factory=list, description="Bearer tokens accepted by the API (JSON list or comma-separated)."
     )
     api_rate_limit: int = Field(60, ge=1, description="Requests per minute per token.")
+    redis_url: str | None = Field(
+        None,
+        description="Redis (e.g. redis://127.0.0.1:6379/0) holding the state replicas share: Slack event dedupe "
+        "and the API rate limits; in-process when unset.",
+    )
 
     # --- Slack -------------------------------------------------------------------------
     slack_bot_token: SecretStr | None = Field(
@@ -122,6 +127,15 @@ class Settings(BaseSettings):
 
                 return json.loads(text)
             return [t.strip() for t in text.split(",") if t.strip()]
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("a Redis URL starts with redis://, rediss:// or unix://, e.g. redis://127.0.0.1:6379/0")
         return value
 
     @property
