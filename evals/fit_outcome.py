@@ -13,10 +13,11 @@ third), beside the old evidence threshold. The held-out set is never read here.
 `answer_at` maximises right answers minus wrong ones (a wrong answer costs what a right one
 earns; an abstention neither) over the leave-one-set-out predictions: a question set written by
 someone else is what the model meets in use, and there p >= 0.5 answered too little (fitted on
-sets the rules were made on, the right drafts look cleaner than new ones do). `close_similarity` and `close_coverage` are the 5th
-percentiles of the best sentence's cosine and of the question terms its sentences state, over
-the questions answered right: "not found" is said only below both, where the draft is further
-from the question in meaning and in words than 95% of right answers.
+sets the rules were made on, the right drafts look cleaner than new ones do).
+`close_similarity` and `close_coverage` are the 5th percentiles of the best sentence's cosine
+and of the question terms its sentences state, over the questions answered right: "not found"
+is said only below both, where the draft is further from the question in meaning and in words
+than 95% of right answers.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -118,7 +120,7 @@ def answer_threshold(y: np.ndarray, p: np.ndarray) -> float:
 
 def cross_validate(
     x: np.ndarray, y: np.ndarray, evidence: np.ndarray, sets: list[str], answer_at: float
-) -> dict[str, object]:
+) -> dict[str, Any]:
     from sklearn.model_selection import RepeatedStratifiedKFold
 
     threshold = 0.42  # the old rule's default (pressbot/config.py abstain_threshold), for comparison
@@ -166,11 +168,11 @@ def main() -> None:
     answer_at = answer_threshold(y, leave_one_set_out(x, y, sets))
     print(f"answer_at {answer_at} (best right-minus-wrong answers, leave-one-set-out)")
     cv = cross_validate(x, y, evidence, sets, answer_at)
-    for i, f in enumerate(cv["folds"], 1):  # type: ignore[attr-defined]
+    for i, f in enumerate(cv["folds"], 1):
         print(f"fold {i}: {f}")
     print(f"out of fold (5x5): {cv['out_of_fold']}")
     print(f"old rule (evidence >= 0.42): {cv['old_rule']}")
-    for name, figs in cv["leave_one_set_out"].items():  # type: ignore[attr-defined]
+    for name, figs in cv["leave_one_set_out"].items():
         print(f"test on {name} (fit on the others): model {figs['model']}  old rule {figs['old_rule']}")
 
     model = _pipeline().fit(x, y)
@@ -202,7 +204,7 @@ def main() -> None:
             "questions": int(len(y)),
             "label": f"answerable and the draft states >= {RIGHT_RECALL} of the facts",
             "cv_out_of_fold": cv["out_of_fold"],
-            "cv_leave_one_set_out": {k: v["model"] for k, v in cv["leave_one_set_out"].items()},  # type: ignore[attr-defined]
+            "cv_leave_one_set_out": {k: v["model"] for k, v in cv["leave_one_set_out"].items()},
         },
     }
     MODEL_PATH.write_text(json.dumps(data, indent=1) + "\n")

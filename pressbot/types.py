@@ -123,7 +123,7 @@ class Answer(BaseModel):
     # answered; unconfirmed (the closest passage, quoted, said to be unconfirmed); not_found (none close)
     outcome: Literal["answered", "unconfirmed", "not_found"] = "answered"
     # how likely the answer (or, when not answered, the best draft) states what was asked
-    confidence: float = Field(0.0, ge=0.0, le=1.0)
+    confidence: float = Field(default=0.0, ge=0.0, le=1.0)
     abstained: bool  # outcome != "answered"
     citations: list[Citation] = Field(default_factory=list)
     filters: dict[str, Any] = Field(default_factory=dict)
