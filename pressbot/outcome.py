@@ -13,8 +13,9 @@ meaning (cosine) and in words (coverage), than nearly every right answer of the 
 (`close_similarity`, `close_coverage`); otherwise the outcome is `unconfirmed`.
 
 The coefficients live in `outcome_model.json` (a dot product and a sigmoid at run time). They
-are fitted for one embedding model: with another (or an explicit `abstain_threshold`) the old
-evidence threshold decides, with its two outcomes (answered, not_found).
+are fitted for one embedding model: with another the old evidence threshold decides, with its
+two outcomes (answered, not_found). An explicit `abstain_threshold` (PRESSBOT_ABSTAIN_THRESHOLD)
+also brings back the threshold for answering, keeping the fitted closeness for unconfirmed.
 """
 
 from __future__ import annotations
@@ -103,12 +104,16 @@ class Decider(Protocol):
 
 @dataclass(frozen=True)
 class ThresholdRule:
-    """The old rule: answer when the evidence reaches the threshold, else not_found."""
+    """The old rule: answer when the evidence reaches the threshold. Not answered, it is
+    unconfirmed where the fitted model's closeness says so (`closeness`, for the embedder it was
+    fitted for), else not_found as before; its confidence is the evidence, clipped."""
 
     threshold: float
+    closeness: OutcomeModel | None = None
 
     def decide(self, signals: Signals) -> Decision:
-        return Decision(signals.evidence >= self.threshold, False, min(max(signals.evidence, 0.0), 1.0))
+        close = self.closeness is not None and self.closeness.is_close(signals)
+        return Decision(signals.evidence >= self.threshold, close, min(max(signals.evidence, 0.0), 1.0))
 
 
 @dataclass(frozen=True)
@@ -155,17 +160,19 @@ class OutcomeModel:
         )
         return 1.0 / (1.0 + math.exp(-z))
 
+    def is_close(self, signals: Signals) -> bool:
+        return signals.similarity >= self.close_similarity or signals.coverage >= self.close_coverage
+
     def decide(self, signals: Signals) -> Decision:
         p = self.confidence(signals)
-        close = signals.similarity >= self.close_similarity or signals.coverage >= self.close_coverage
-        return Decision(p >= self.answer_at, close, p)
+        return Decision(p >= self.answer_at, self.is_close(signals), p)
 
 
 def decider_for(embedder_name: str, threshold: float, threshold_set: bool, path: Path = MODEL_PATH) -> Decider:
     """The fitted model when it fits the embedder and no threshold was set explicitly; else the
-    threshold rule (tests with stand-in embeddings, users who tuned their own threshold)."""
-    if not threshold_set and path.exists():
-        model = OutcomeModel.load(path)
-        if model.fits(embedder_name):
-            return model
-    return ThresholdRule(threshold)
+    threshold rule (tests with stand-in embeddings, users who set their own threshold), with the
+    model's closeness when it fits the embedder."""
+    model = OutcomeModel.load(path) if path.exists() else None
+    if model is None or not model.fits(embedder_name):
+        return ThresholdRule(threshold)
+    return ThresholdRule(threshold, model) if threshold_set else model

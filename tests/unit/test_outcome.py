@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from pressbot.extractive import ScoredSentence
 from pressbot.outcome import (
     MODEL_PATH,
+    Decision,
     OutcomeModel,
     Signals,
     ThresholdRule,
@@ -96,7 +97,11 @@ def test_the_fitted_model_serves_only_its_embedder_and_yields_to_an_explicit_thr
     assert isinstance(decider_for("all-MiniLM-L6-v2+onnx-int8", 0.42, False), OutcomeModel)
     assert isinstance(decider_for("all-MiniLM-L6-v2", 0.42, False), OutcomeModel)
     assert decider_for("hash-64", 0.42, False) == ThresholdRule(0.42)
-    assert decider_for("all-MiniLM-L6-v2", 0.3, True) == ThresholdRule(0.3)
+    explicit = decider_for("all-MiniLM-L6-v2", 0.3, True)
+    assert isinstance(explicit, ThresholdRule) and explicit.threshold == 0.3
+    assert explicit.closeness == OutcomeModel.load()  # answers by the threshold, unconfirmed by the model
+    assert explicit.decide(Signals(evidence=0.2, similarity=0.9)) == Decision(False, True, 0.2)
+    assert decider_for("hash-64", 0.3, True) == ThresholdRule(0.3)
 
 
 def test_no_model_file_means_the_threshold_rule(tmp_path: Path) -> None:
