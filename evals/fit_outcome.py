@@ -1,7 +1,7 @@
 """Fit the outcome model (pressbot/outcome.py) on the dev sets, with cross-validation.
 
-    python -m evals.fit_outcome --data-dir /work/demo-index            # print CV figures only
-    python -m evals.fit_outcome --data-dir /work/demo-index --write    # and write pressbot/outcome_model.json
+    python -m evals.fit_outcome --data-dir <index> # print CV figures only
+    python -m evals.fit_outcome --data-dir <index> --write  # and write pressbot/outcome_model.json
 
 Every dev question is answered with a decider that always answers, so the draft the engine
 would give is scored against the golden facts (evals/metrics.py): label 1 when the question is
