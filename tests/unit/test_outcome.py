@@ -136,3 +136,25 @@ def test_abstained_is_outcome_not_answered() -> None:
         Answer(question="q", answer="a", abstained=False, outcome="unconfirmed")
     with pytest.raises(ValidationError):
         Answer(question="q", answer="a", abstained=False, confidence=1.5)
+
+
+# --- the faces show it -----------------------------------------------------------------------------
+
+
+def test_faces_show_the_outcome() -> None:
+    from bot.ask_cli import format_answer
+    from bot.slack_format import answer_message, fallback_text
+    from pressbot.engine import ABSTAIN_TEXT, UNCONFIRMED_TEXT
+    from pressbot.types import Citation
+
+    cite = Citation(n=1, release_id="r", title="Haiti aid", quote="The U.S. gives $15 million.")
+    unconfirmed = Answer(question="q", answer=f"{UNCONFIRMED_TEXT} The closest passage: '{cite.quote}' [1]",
+                         outcome="unconfirmed", confidence=0.31, abstained=True, citations=[cite])
+    assert "Outcome: unconfirmed (confidence 0.31)" in format_answer(unconfirmed)
+    msg = answer_message(unconfirmed)
+    assert cite.quote in msg["blocks"][0]["text"]["text"]  # the quote is the answer shown
+    assert "Closest passage:" in fallback_text(unconfirmed)
+    not_found = Answer(question="q", answer=f"{ABSTAIN_TEXT} The closest releases: [1] Haiti aid (undated)",
+                       outcome="not_found", abstained=True, citations=[cite])
+    assert "Outcome: not found" in format_answer(not_found)
+    assert fallback_text(not_found).startswith(ABSTAIN_TEXT + "\nClosest releases:")
