@@ -11,8 +11,8 @@ from pressbot.types import Answer
 
 
 def format_answer(ans: Answer) -> str:
-    """A readable answer with its numbered sources (title, date, link)."""
-    lines = [ans.answer, ""]
+    """A readable answer, its outcome and confidence, and its numbered sources (title, date, link)."""
+    lines = [ans.answer, "", f"Outcome: {ans.outcome.replace('_', ' ')} (confidence {ans.confidence:.2f})"]
     if ans.citations:
         lines.append("Pointers:" if ans.abstained else "Sources:")
         for c in ans.citations:

@@ -121,10 +121,13 @@ def feedback_block(answer_id: str) -> dict[str, Any]:
     }
 
 
+_SOURCES_HEADER = {"answered": "*Sources*", "unconfirmed": "*Closest passage*", "not_found": "*Closest releases*"}
+
+
 def answer_text(ans: Answer) -> str:
-    """What to show as the answer: for an abstention, the plain statement (the closest
-    releases are listed below it as links rather than repeated inline)."""
-    if ans.abstained and ans.answer.startswith(ABSTAIN_TEXT):
+    """What to show as the answer: for not_found, the plain statement (the closest releases are
+    listed below it as links rather than repeated inline); unconfirmed keeps its quoted passage."""
+    if ans.outcome == "not_found" and ans.answer.startswith(ABSTAIN_TEXT):
         return ABSTAIN_TEXT
     return ans.answer
 
@@ -160,7 +163,7 @@ def answer_message(ans: Answer, *, answer_id: str | None = None, asked_by: str |
         used += len(piece)
 
     if lines:
-        header = "*Closest releases*" if ans.abstained else "*Sources*"
+        header = _SOURCES_HEADER[ans.outcome]
         blocks.append(_context(header))
         used += len(header)
         room_blocks = BLOCK_LIMIT - len(blocks) - (1 if answer_id else 0) - 1  # keep one for "and N more"
@@ -192,7 +195,7 @@ def fallback_text(ans: Answer) -> str:
     """The plain `text` of the message: notifications, screen readers, clients without blocks."""
     lines = [escape(answer_text(ans))]
     if ans.citations:
-        lines.append("Closest releases:" if ans.abstained else "Sources:")
+        lines.append(_SOURCES_HEADER[ans.outcome].strip("*") + ":")
         for c in ans.citations:
             lines.append(f"[{c.n}] {escape(c.title)} ({_when(c)})" + (f" {c.url}" if c.url else ""))
     return _shorten("\n".join(lines), FALLBACK_LIMIT)

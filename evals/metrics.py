@@ -28,6 +28,8 @@ class QuestionResult:
     cited_valid: int
     latency_ms: float
     retrieved: list[str] = field(default_factory=list)
+    outcome: str = "answered"  # answered | unconfirmed | not_found (pressbot/outcome.py)
+    confidence: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,6 +75,8 @@ def score(item: GoldenItem, ans: Answer, passages: list[Passage], k: int, latenc
         cited_valid=valid,
         latency_ms=latency_ms,
         retrieved=[f"{p.title} ({p.date or 'undated'})" for p in ranked],
+        outcome=ans.outcome,
+        confidence=ans.confidence,
     )
 
 
@@ -97,6 +101,12 @@ def aggregate(results: list[QuestionResult]) -> dict[str, Any]:
         "answers_with_valid_citation": mean([float(r.cited_valid > 0) for r in ans]),
         "abstention_accuracy": mean([float(r.abstained) for r in una]),
         "false_abstentions": mean([float(r.abstained) for r in ans]),
+        # the three outcomes: "not found" for what the archive holds is the costly kind of abstention,
+        # an answer that states none of the facts the confidently wrong kind of answer
+        "false_not_found": mean([float(r.outcome == "not_found") for r in ans]),
+        "unconfirmed_answerable": mean([float(r.outcome == "unconfirmed") for r in ans]),
+        "confidently_wrong": mean([float(not r.abstained and r.fact_recall == 0.0) for r in ans]),
+        "unanswerable_not_found": mean([float(r.outcome == "not_found") for r in una]),
         "latency_p50_ms": round(float(np.percentile(lat, 50)), 1),
         "latency_p95_ms": round(float(np.percentile(lat, 95)), 1),
     }

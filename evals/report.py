@@ -17,6 +17,10 @@ METRICS = [
     "answers_with_valid_citation",
     "abstention_accuracy",
     "false_abstentions",
+    "false_not_found",
+    "unconfirmed_answerable",
+    "confidently_wrong",
+    "unanswerable_not_found",
     "latency_p50_ms",
     "latency_p95_ms",
 ]
@@ -66,7 +70,7 @@ def markdown(report: Report) -> str:
             continue
         out += [
             f"- **{r.id}** ({r.type}) {r.question}",
-            f"  - answer{' (abstained)' if r.abstained else ''}: {r.answer[:300]}",
+            f"  - answer ({r.outcome}, confidence {r.confidence:.2f}): {r.answer[:300]}",
             f"  - fact recall {r.fact_recall:.2f}, reciprocal rank {r.rr:.2f}",
             "  - retrieved: " + "; ".join(r.retrieved[:5]),
         ]

@@ -20,7 +20,10 @@ from pressbot.engine import Engine
 log = logging.getLogger(__name__)
 
 GATED = ["hit_at_k", "mrr", "fact_recall", "citation_precision", "abstention_accuracy"]
-LOWER_IS_BETTER = {"false_abstentions", "latency_p50_ms", "latency_p95_ms"}
+LOWER_IS_BETTER = {
+    "false_abstentions", "false_not_found", "unconfirmed_answerable", "confidently_wrong", "latency_p50_ms",
+    "latency_p95_ms",
+}
 
 
 @dataclass

@@ -327,10 +327,10 @@ class Asked:
             return False
         if self.kind == "date" or self.period is None:
             return True
-        return _stated_for(sentence, p, self.focus_re, self.period)
+        return stated_for(sentence, p, self.focus_re, self.period)
 
 
-def _stated_for(sentence: str, p: Passage, focus_re: re.Pattern[str] | None, period: tuple[dt.date, dt.date]) -> bool:
+def stated_for(sentence: str, p: Passage, focus_re: re.Pattern[str] | None, period: tuple[dt.date, dt.date]) -> bool:
     """The sentence gives its figure for the period asked. The times it names are read as of its
     release's date ("last month" in a release of June is May). A release dated inside the period
     speaks of it, unless the sentence names only other times ("Last fiscal year, ...", "until

@@ -1,8 +1,8 @@
 """`Engine.answer(question, ...) -> Answer`: the one function every face calls.
 
 Flow: validate -> date window (explicit arguments, else from the question) -> hybrid search
--> draft (extractive, or an LLM) -> citation check -> abstain if the evidence is weak or
-nothing survives the check. One structured log record per answer.
+-> draft (extractive, or an LLM) -> outcome (pressbot/outcome.py: answered, or the closest
+passage as unconfirmed, or not_found) -> citation check. One structured log record per answer.
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ from pressbot.asked import question_parts
 from pressbot.citations import check_answer
 from pressbot.config import Settings
 from pressbot.errors import QueryError
-from pressbot.extractive import ScoredSentence, score_sentences, select_sentences
+from pressbot.extractive import ScoredSentence, score_sentences, select_sentences, states_period
 from pressbot.index import Index, ReleaseRecord
 from pressbot.lexical import lexical_tokens
+from pressbot.outcome import Decider, Decision, Outcome, Signals, decider_for, signals_of
 from pressbot.search import Filters, Searcher, SearchResult
 from pressbot.sentence_vectors import VectorCache
+from pressbot.sentences import split_sentences
 from pressbot.types import Answer, Citation, Passage
 
 log = logging.getLogger(__name__)
@@ -31,7 +33,9 @@ CONTEXT_CHUNKS = 3  # chunks of each retrieved release the answerer reads (its b
 
 MAX_QUESTION_CHARS = 2000
 MIN_LAG_DAYS, MAX_LAG_DAYS = 7, 366
-ABSTAIN_TEXT = "The archive does not seem to hold the answer to this question."
+ABSTAIN_TEXT = "The archive does not seem to hold the answer to this question."  # not_found
+UNCONFIRMED_TEXT = "I could not confirm this in the archive."
+UNCONFIRMED_QUOTE_CHARS = 400  # a sentence, not a page: the citation links to the rest
 
 
 def _date_arg(name: str, value: dt.date | str | None) -> dt.date | None:
@@ -49,6 +53,10 @@ class Engine:
         self.index = index
         self.searcher = Searcher(index)
         self.chat_model = chat_model
+        # answered / unconfirmed / not_found (pressbot/outcome.py); an explicit threshold keeps the old rule
+        self.decider: Decider = decider_for(
+            index.embedder.name, settings.abstain_threshold, "abstain_threshold" in settings.model_fields_set
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Engine:
@@ -166,6 +174,8 @@ class Engine:
         t1 = time.perf_counter()
         passages = result.with_context(CONTEXT_CHUNKS)
         timings = {"search": (t1 - t0) * 1e3}
+        signals, decision = Signals(), Decision(False, False, 0.0)
+        best: ScoredSentence | None = None
         if self.chat_model is not None:
             from pressbot.llm import clean_draft, draft_answer, stream_draft
 
@@ -178,8 +188,11 @@ class Engine:
             else:
                 draft = draft_answer(self.chat_model, question, passages, window=_window_text(f))
             checked = check_answer(draft, passages, self.index.embedder, cache=cache)
-            evidence = 1.0 if checked.citations else 0.0
             text, citations = checked.text, checked.citations
+            # the model's own draft: answered when its citations survive the check, else not_found
+            # as before; its confidence, the share of its sentences the check kept
+            kept = len(split_sentences(checked.text)) if citations else 0
+            confidence = kept / (kept + len(checked.dropped)) if kept else 0.0
         else:
             idf = self.index.lexical().idf
             scored = score_sentences(
@@ -187,33 +200,43 @@ class Engine:
                 period=_period(f), idf=idf,
             )
             chosen = select_sentences(scored)
-            evidence = _evidence(scored, chosen)
-            if evidence >= self.settings.abstain_threshold:
+            period = _period(f)
+            signals = signals_of(
+                query, scored, chosen, passages, idf,
+                (lambda s: states_period(s, _focus_terms(f), period)) if period else None,
+            )
+            decision = self.decider.decide(signals)
+            best = chosen[0] if chosen else None
+            text, citations = "", []
+            if decision.answer:
                 chosen += self._other_parts(query, passages, chosen, cache, f, idf)
-            draft = (
                 # a paragraph break between quotes: a quoted heading without a full stop must not run
                 # into the next quote when the check splits the draft into sentences
-                "\n\n".join(
+                draft = "\n\n".join(
                     f"{line} [{passages.index(s.passage) + 1}]" for s in chosen for line in (s.text, *s.items)
                 )
-                if evidence >= self.settings.abstain_threshold
-                else ""
-            )
-            extracted = check_answer(draft, passages, self.index.embedder, cache=cache) if draft else None
-            text = extracted.text if extracted else ""
-            citations = extracted.citations if extracted else []
+                extracted = check_answer(draft, passages, self.index.embedder, cache=cache)
+                text, citations = extracted.text, extracted.citations
+            confidence = decision.confidence
         t2 = time.perf_counter()
         timings["answer"] = (t2 - t1) * 1e3
-        abstained = not citations
-        if abstained:
-            text, citations = _abstention(passages)
-        if f.has_window and not abstained:
+        outcome: Outcome = "answered"
+        if not citations:
+            if best is not None and decision.close:
+                outcome = "unconfirmed"
+                text, citations = _unconfirmed(best)
+            else:
+                outcome = "not_found"
+                text, citations = _abstention(passages)
+        if f.has_window and outcome == "answered":
             text = f"{_window_text(f)}: {text}"
         timings["total"] = (time.perf_counter() - t0) * 1e3
         ans = Answer(
             question=question,
             answer=text,
-            abstained=abstained,
+            outcome=outcome,
+            confidence=round(confidence, 4),
+            abstained=outcome != "answered",
             citations=citations,
             filters=report,
             timings_ms={k_: round(v, 1) for k_, v in timings.items()},
@@ -223,8 +246,9 @@ class Engine:
             extra={
                 "event": "answer",
                 "question": question,
-                "abstained": abstained,
-                "evidence": round(evidence, 3),
+                "outcome": outcome,
+                "confidence": ans.confidence,
+                "signals": {k_: round(v, 3) for k_, v in signals.features().items()},
                 "retrieved": [(p.release_id, round(p.score, 4)) for p in passages],
                 "latency_ms": ans.timings_ms["total"],
             },
@@ -256,14 +280,6 @@ class Engine:
                     extra.append(s)
                     break
         return extra
-
-
-def _evidence(scored: list[ScoredSentence], chosen: list[ScoredSentence]) -> float:
-    """The best sentence's score (whether or not it is quoted); none when the sentences chosen do
-    not state the kind of answer asked for: no number can answer "how many", however close the words."""
-    if not chosen or not any(s.has_kind for s in chosen):
-        return 0.0
-    return scored[0].score
 
 
 def _validate(question: str) -> None:
@@ -316,6 +332,20 @@ def _period(f: Filters) -> tuple[dt.date, dt.date] | None:
     if f.focus_dates_source or not (f.focus_since and f.focus_until):
         return None
     return f.focus_since, f.focus_until
+
+
+def _unconfirmed(best: ScoredSentence) -> tuple[str, list[Citation]]:
+    """The closest passage, quoted and cited, said to be unconfirmed: a journalist can read it and
+    judge, and is not told the archive lacks what it may hold."""
+    p = best.passage
+    quote = _clip(best.text, UNCONFIRMED_QUOTE_CHARS)
+    cite = Citation(n=1, release_id=p.release_id, title=p.title, date=p.date, url=p.url, quote=quote)
+    return f"{UNCONFIRMED_TEXT} The closest passage: '{quote}' [1]", [cite]
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 def _abstention(passages: list[Passage]) -> tuple[str, list[Citation]]:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pressbot.asked import URL, Asked
+from pressbot.asked import URL, Asked, stated_for
 from pressbot.embeddings import PressbotEmbeddings
 from pressbot.lexical import lexical_tokens
 from pressbot.places import countries
@@ -112,7 +112,7 @@ def score_sentences(
     sentence_tokens = [set(lexical_tokens(URL.sub(" ", s))) for s, _ in sentences]
     in_release = _release_terms(weights.keys(), sentences, sentence_tokens, titles)
     wants_list = bool(_LIST_Q.search(question))
-    focus_re = re.compile(r"\b(" + "|".join(map(re.escape, focus_terms)) + r")\b") if focus_terms else None
+    focus_re = _focus_re(focus_terms)
     asked = Asked.of(question, focus_re, period)
     kind = asked.kind
     places: dict[str, frozenset[str]] = defaultdict(frozenset)  # the countries each release's passages name
@@ -151,6 +151,15 @@ def score_sentences(
         )
     out.sort(key=lambda x: -x.score)
     return out
+
+
+def _focus_re(focus_terms: list[str] | None) -> re.Pattern[str] | None:
+    return re.compile(r"\b(" + "|".join(map(re.escape, focus_terms)) + r")\b") if focus_terms else None
+
+
+def states_period(s: ScoredSentence, focus_terms: list[str] | None, period: tuple[dt.date, dt.date]) -> bool:
+    """The sentence gives its figure for the period asked (see asked.stated_for)."""
+    return stated_for(s.text, s.passage, _focus_re(focus_terms), period)
 
 
 def _release_terms(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 
 def content_hash(text: str) -> str:
@@ -120,7 +120,19 @@ class Answer(BaseModel):
 
     question: str
     answer: str
-    abstained: bool
+    # answered; unconfirmed (the closest passage, quoted, said to be unconfirmed); not_found (none close)
+    outcome: Literal["answered", "unconfirmed", "not_found"] = "answered"
+    # how likely the answer (or, when not answered, the best draft) states what was asked
+    confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+    abstained: bool  # outcome != "answered"
     citations: list[Citation] = Field(default_factory=list)
     filters: dict[str, Any] = Field(default_factory=dict)
     timings_ms: dict[str, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _outcome_matches_abstained(self) -> Answer:
+        if "outcome" not in self.model_fields_set:  # a producer that predates outcomes
+            self.outcome = "not_found" if self.abstained else "answered"
+        elif self.abstained != (self.outcome != "answered"):
+            raise ValueError(f"abstained={self.abstained} contradicts outcome={self.outcome!r}")
+        return self

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,59 @@ def test_a_how_many_question_without_any_number_in_the_evidence_abstains(tmp_pat
     eng = build_engine(tmp_path, [release("cbp", "CBP One app ended", text, "2025-01-20")], abstain_threshold=0.05)
     assert eng.answer("How much did the CBP One app cost?", as_of="2026-01-01").abstained
     assert not eng.answer("What was the CBP One app used for?", as_of="2026-01-01").abstained
+
+
+# --- the three outcomes (pressbot/outcome.py) --------------------------------------------------------
+
+
+def _decider(**changes: object):
+    import dataclasses
+
+    from pressbot.outcome import OutcomeModel
+
+    base = OutcomeModel(features=("score",), mean=(0.0,), scale=(1.0,), coef=(0.0,), intercept=0.0, answer_at=0.5,
+                        close_similarity=0.0, close_coverage=0.0, embedding_model="hash-64", info={})
+    return dataclasses.replace(base, **changes)
+
+
+@pytest.fixture
+def with_decider(engine):
+    before = engine.decider
+    yield lambda d: setattr(engine, "decider", d)
+    engine.decider = before
+
+
+def test_an_answer_reports_its_outcome_and_confidence(engine) -> None:
+    ans = engine.answer("Which countries receive the $180 million program?", as_of="2026-01-01")
+    assert ans.outcome == "answered" and not ans.abstained and 0.0 < ans.confidence <= 1.0
+    assert '"outcome":"answered"' in ans.model_dump_json()
+
+
+def test_unconfirmed_quotes_the_closest_passage_with_its_citation(engine, with_decider) -> None:
+    from pressbot.engine import UNCONFIRMED_TEXT
+
+    with_decider(_decider(intercept=-4.0))  # never confident enough; everything is close
+    ans = engine.answer("Which countries receive the $180 million program?", as_of="2026-01-01")
+    assert ans.outcome == "unconfirmed" and ans.abstained
+    assert ans.confidence == pytest.approx(1 / (1 + math.exp(4.0)), abs=1e-4)
+    assert ans.answer.startswith(f"{UNCONFIRMED_TEXT} The closest passage: '") and ans.answer.endswith("' [1]")
+    (cite,) = ans.citations
+    assert cite.n == 1 and cite.release_id == "seed" and f"'{cite.quote}'" in ans.answer
+    assert cite.quote in " ".join(engine.get_release("seed").text.split())
+    assert "Releases dated" not in ans.answer  # the window note belongs to answers only
+
+
+def test_not_found_when_no_passage_is_close(engine, with_decider) -> None:
+    with_decider(_decider(intercept=-4.0, close_similarity=2.0, close_coverage=2.0))
+    ans = engine.answer("Which countries receive the $180 million program?", as_of="2026-01-01")
+    assert ans.outcome == "not_found" and ans.abstained and "does not seem to hold" in ans.answer
+    assert 1 <= len(ans.citations) <= 3
+
+
+def test_a_confident_draft_is_answered_and_nothing_retrieved_is_not_found(engine, with_decider) -> None:
+    with_decider(_decider(intercept=4.0))
+    ans = engine.answer("Which countries receive the $180 million program?", as_of="2026-01-01")
+    assert ans.outcome == "answered" and ans.confidence > 0.9
+    # nothing retrieved: nothing to quote, whatever the decider says
+    empty = engine.answer("Which countries receive the $180 million program?", source="no-such-source")
+    assert empty.outcome == "not_found" and empty.citations == []

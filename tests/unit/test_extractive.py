@@ -294,3 +294,16 @@ def test_a_sentence_knows_what_its_release_and_title_state() -> None:
     agreed = next(s for s in scored if s.text.startswith("They agreed"))
     assert agreed.covers == frozenset() and agreed.in_context == frozenset({"call"})
     assert agreed.in_release == frozenset({"call", "discuss", "presid"})
+
+
+def test_states_period_reads_the_sentence_as_of_its_release() -> None:
+    from pressbot.extractive import states_period
+
+    def said(text: str, date: str) -> ScoredSentence:
+        p = Passage(chunk_id="r:0", release_id="r", text=text, title="t", date=dt.date.fromisoformat(date))
+        return ScoredSentence(text=text, passage=p, similarity=0.5, overlap=0.5, score=0.5)
+
+    year = (dt.date(2022, 1, 1), dt.date(2022, 12, 31))
+    assert states_period(said("Officers seized 5,000 pounds this year.", "2022-06-01"), ["2022"], year)
+    assert states_period(said("In 2022 officers seized 5,000 pounds.", "2023-03-01"), ["2022"], year)
+    assert not states_period(said("In 2021 officers seized 5,000 pounds.", "2023-03-01"), ["2022"], year)
