@@ -71,7 +71,12 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = Field(None, description="API key for the chat model, if it needs one.")
     llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature of the chat model.")
     abstain_threshold: float = Field(
-        0.42, description="Evidence score (see pressbot/extractive.py) below which the extractive answerer abstains."
+        0.42,
+        description="Evidence score (see pressbot/extractive.py) below which the extractive answerer does not answer.",
+    )
+    outcome_decider: Literal["threshold", "fitted"] = Field(
+        "threshold",
+        description="What decides to answer: the evidence threshold, or the fitted model (outcome_model.json).",
     )
 
     # --- API ---------------------------------------------------------------------------

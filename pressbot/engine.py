@@ -53,9 +53,9 @@ class Engine:
         self.index = index
         self.searcher = Searcher(index)
         self.chat_model = chat_model
-        # answered / unconfirmed / not_found (pressbot/outcome.py); an explicit threshold keeps the old rule
+        # answered / unconfirmed / not_found (pressbot/outcome.py)
         self.decider: Decider = decider_for(
-            index.embedder.name, settings.abstain_threshold, "abstain_threshold" in settings.model_fields_set
+            index.embedder.name, settings.abstain_threshold, fitted=settings.outcome_decider == "fitted"
         )
 
     @classmethod

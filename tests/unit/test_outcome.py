@@ -93,15 +93,15 @@ def test_the_threshold_rule_keeps_the_two_old_outcomes() -> None:
     assert rule.decide(Signals(evidence=1.7)).confidence == 1.0
 
 
-def test_the_fitted_model_serves_only_its_embedder_and_yields_to_an_explicit_threshold() -> None:
-    assert isinstance(decider_for("all-MiniLM-L6-v2+onnx-int8", 0.42, False), OutcomeModel)
-    assert isinstance(decider_for("all-MiniLM-L6-v2", 0.42, False), OutcomeModel)
-    assert decider_for("hash-64", 0.42, False) == ThresholdRule(0.42)
-    explicit = decider_for("all-MiniLM-L6-v2", 0.3, True)
-    assert isinstance(explicit, ThresholdRule) and explicit.threshold == 0.3
-    assert explicit.closeness == OutcomeModel.load()  # answers by the threshold, unconfirmed by the model
-    assert explicit.decide(Signals(evidence=0.2, similarity=0.9)) == Decision(False, True, 0.2)
-    assert decider_for("hash-64", 0.3, True) == ThresholdRule(0.3)
+def test_the_threshold_decides_by_default_and_the_fitted_model_only_when_asked_for() -> None:
+    model = OutcomeModel.load()
+    default = decider_for("all-MiniLM-L6-v2+onnx-int8", 0.42)
+    assert default == ThresholdRule(0.42, model)  # answers by the threshold, unconfirmed by the model
+    weak = Signals(evidence=0.2, similarity=0.9)
+    assert default.decide(weak) == Decision(False, True, model.confidence(weak))
+    assert isinstance(decider_for("all-MiniLM-L6-v2", 0.42, fitted=True), OutcomeModel)
+    assert decider_for("hash-64", 0.42, fitted=True) == ThresholdRule(0.42)  # fitted for another model
+    assert decider_for("hash-64", 0.3) == ThresholdRule(0.3)
 
 
 def test_no_model_file_means_the_threshold_rule(tmp_path: Path) -> None:
