@@ -28,6 +28,7 @@ import numpy as np
 from ingest.chunking import Chunker, context_header
 from ingest.prune import PruneLimit
 from ingest.sources.base import Skip
+from pressbot.errors import PressbotError
 from pressbot.index import Index, ReleaseRecord
 from pressbot.index_repair import repair
 from pressbot.types import Chunk, Release, sentences_at
@@ -174,30 +175,36 @@ class Indexer:
                 self._flush(pending, summary)
                 pending, pending_chunks = [], 0
 
-        for item, chunks in _prefetch(prepare(i) for i in items):
-            if on_item:
-                on_item(item)
-            if isinstance(item, Skip):
-                summary.skipped[item.reason] += 1
-                skipped_at.add(item.location)
-                if len(summary.skipped_examples) < 50:
-                    summary.skipped_examples.append(item)
-                log.info("skipped %s: %s (%s)", item.location, item.reason, item.detail)
-                continue
-            if item.id in seen:
-                continue  # the same id twice in one source (e.g. a URL listed twice)
-            seen.add(item.id)
-            bh = body_hash(item.text)
-            first = run_bodies.get(bh)
-            stored_first = stored_bodies.get(bh)
-            if first is not None and first != item.id:
-                duplicate(item, first)
-            elif chunks is not None and stored_first not in (None, item.id) and stored_first not in seen:
-                # the body is stored under another id that may still come, may have changed,
-                # or may have vanished (prune): decide once the whole source is read
-                deferred.append((item, chunks, bh))
-            else:
-                store(item, chunks, bh)
+        try:
+            for item, chunks in _prefetch(prepare(i) for i in items):
+                if on_item:
+                    on_item(item)
+                if isinstance(item, Skip):
+                    summary.skipped[item.reason] += 1
+                    skipped_at.add(item.location)
+                    if len(summary.skipped_examples) < 50:
+                        summary.skipped_examples.append(item)
+                    log.info("skipped %s: %s (%s)", item.location, item.reason, item.detail)
+                    continue
+                if item.id in seen:
+                    continue  # the same id twice in one source (e.g. a URL listed twice)
+                seen.add(item.id)
+                bh = body_hash(item.text)
+                first = run_bodies.get(bh)
+                stored_first = stored_bodies.get(bh)
+                if first is not None and first != item.id:
+                    duplicate(item, first)
+                elif chunks is not None and stored_first not in (None, item.id) and stored_first not in seen:
+                    # the body is stored under another id that may still come, may have changed,
+                    # or may have vanished (prune): decide once the whole source is read
+                    deferred.append((item, chunks, bh))
+                else:
+                    store(item, chunks, bh)
+        except PressbotError:
+            # the source refused the run (a --field map no record matches, a root URL past its
+            # deadline): each batch written so far committed whole, so the index is clean again
+            index.end_write(True)
+            raise
 
         for item, chunks, bh in deferred:
             first = run_bodies.get(bh)

@@ -200,3 +200,15 @@ def test_a_read_only_index_is_served(tmp_path: Path) -> None:
         proc.terminate()
         proc.wait(timeout=30)
     assert "Traceback" not in log.read_text()
+
+
+def test_a_field_map_no_record_matches_is_an_error_and_leaves_the_index_clean(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert pressbot(data, "ingest", str(folder(tmp_path, "sample", 2))).returncode == 0
+    export = tmp_path / "export.jsonl"
+    export.write_text("".join(json.dumps({"headline": f"Item {i}", "body": f"Text of item {i}."}) + "\n"
+                              for i in range(3)))
+    proc = pressbot(data, "ingest", str(export), "--field", "text=no.such.key")
+    user_error(proc, "no.such.key", "body")  # names the key, and the keys the records have
+    figures = json.loads(pressbot(data, "stats", "--json").stdout)
+    assert (figures["releases"], figures["state"]) == (2, "clean")
