@@ -18,6 +18,8 @@ def format_answer(ans: Answer) -> str:
         for c in ans.citations:
             when = c.date.isoformat() if c.date else "undated"
             lines.append(f"  [{c.n}] {c.title} ({when})" + (f"\n      {c.url}" if c.url else f"\n      {c.release_id}"))
+    if note := ans.filters.get("window_note"):
+        lines += ["", f"Searched: {note}"]
     return "\n".join(lines).rstrip()
 
 

@@ -228,8 +228,8 @@ class Engine:
             else:
                 outcome = "not_found"
                 text, citations = _abstention(passages)
-        if f.has_window and outcome == "answered":
-            text = f"{_window_text(f)}: {text}"
+        if f.has_window:  # a note about the search, not a fact: the faces show it as a footer
+            report["window_note"] = _window_text(f)
         timings["total"] = (time.perf_counter() - t0) * 1e3
         ans = Answer(
             question=question,

@@ -56,7 +56,7 @@ def test_date_window_from_the_question_picks_the_release_in_the_window(engine) -
     assert ans.filters["window_from_question"]
     assert not ans.abstained
     assert "$1 billion" in ans.answer and "$60 million" not in ans.answer
-    assert "2022-06-01" in ans.answer  # the answer says which window it searched
+    assert "2022-06-01" in ans.filters["window_note"]  # the faces say which window it searched
 
 
 def test_reporting_lag_finds_the_release_published_after_the_month_asked(tmp_path: Path) -> None:
@@ -72,6 +72,9 @@ def test_reporting_lag_finds_the_release_published_after_the_month_asked(tmp_pat
     assert ans.filters["focus_since"] == "2025-06-01"
     assert "6,070" in ans.answer  # found in the July release, after the window asked
     assert "june-report" in [c.release_id for c in ans.citations]
+    # the answer opens with the fact; which dates were searched is a note beside it
+    assert not ans.answer.startswith("Releases dated")
+    assert ans.filters["window_note"].startswith("Releases dated 2025-06-01 to ")
 
 
 def test_a_figure_asked_for_a_fiscal_year_from_a_source_dated_later(tmp_path: Path) -> None:

@@ -158,3 +158,15 @@ def test_faces_show_the_outcome() -> None:
                        outcome="not_found", abstained=True, citations=[cite])
     assert "Outcome: not found" in format_answer(not_found)
     assert fallback_text(not_found).startswith(ABSTAIN_TEXT + "\nClosest releases:")
+
+
+def test_the_cli_shows_the_searched_window_as_a_footer() -> None:
+    from bot.ask_cli import format_answer
+    from pressbot.types import Citation
+
+    cite = Citation(n=1, release_id="r", title="Haiti aid", quote="The U.S. gives $15 million.")
+    ans = Answer(question="q", answer="The U.S. gives $15 million. [1]", abstained=False, citations=[cite],
+                 filters={"window_note": "Releases dated 2021-06-01 to 2021-06-30"})
+    shown = format_answer(ans).splitlines()
+    assert shown[0] == "The U.S. gives $15 million. [1]"  # the fact first
+    assert shown[-1] == "Searched: Releases dated 2021-06-01 to 2021-06-30"
