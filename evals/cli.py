@@ -66,6 +66,7 @@ def register(cli: click.Group, settings_of: Callable[..., Settings]) -> None:
         """
         from evals import runner
         from evals.golden import load_golden
+        from evals.report import write as write_report
         from pressbot.engine import Engine
         from pressbot.errors import QueryError
 
@@ -87,7 +88,7 @@ def register(cli: click.Group, settings_of: Callable[..., Settings]) -> None:
             raise QueryError(f"--as-of {as_of!r} is not an ISO date (YYYY-MM-DD)") from None
         report = runner.run(engine, items, k=k, as_of=as_of_d, baseline=not no_baseline)
         report.meta["sealed"] = not unseal and any(p.name.startswith(HELDOUT_PREFIX) for p in golden)
-        paths = runner.write(report, out)
+        paths = write_report(report, out)
         click.echo(json.dumps({"pressbot": report.pressbot, "baseline": report.baseline}, indent=1))
         click.echo("wrote " + ", ".join(str(p) for p in paths))
         if gate:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from evals.runner import Report
+from evals.runner import Report
 
 METRICS = [
     "hit_at_k",
@@ -115,3 +115,11 @@ def charts(report: Report, out: Path) -> list[Path]:
     fig.savefig(paths[-1], dpi=90)
     plt.close(fig)
     return paths
+
+
+def write(report: Report, out: Path) -> list[Path]:
+    """report.json, report.md and the charts in `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report.to_json(), indent=2, default=str))
+    (out / "report.md").write_text(markdown(report))
+    return [out / "report.json", out / "report.md", *charts(report, out)]

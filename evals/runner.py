@@ -4,7 +4,6 @@ baseline, and write report.json, report.md and charts."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import sys
 import time
@@ -128,11 +127,3 @@ def gate(report: Report, thresholds: dict[str, float]) -> list[str]:
             failures.append(f"{name} = {value} ({'max' if name in LOWER_IS_BETTER else 'min'} {limit})")
     return failures
 
-
-def write(report: Report, out: Path) -> list[Path]:
-    from evals.report import charts, markdown
-
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(report.to_json(), indent=2, default=str))
-    (out / "report.md").write_text(markdown(report))
-    return [out / "report.json", out / "report.md", *charts(report, out)]
