@@ -86,13 +86,19 @@ def register(cli: click.Group, settings_of: Callable[..., Settings]) -> None:
             as_of_d = dt.date.fromisoformat(as_of) if as_of else None
         except ValueError:
             raise QueryError(f"--as-of {as_of!r} is not an ISO date (YYYY-MM-DD)") from None
+        floors: dict[str, float] = {}
+        if gate:  # told before the run, not after it
+            files = list(golden) or [DEFAULT_GOLDEN]
+            if len(files) != 1:
+                raise QueryError("--gate takes one golden file (its floors are per set in --thresholds)")
+            floors = runner.load_thresholds(thresholds, files[0].stem)
         report = runner.run(engine, items, k=k, as_of=as_of_d, baseline=not no_baseline)
         report.meta["sealed"] = not unseal and any(p.name.startswith(HELDOUT_PREFIX) for p in golden)
         paths = write_report(report, out)
         click.echo(json.dumps({"pressbot": report.pressbot, "baseline": report.baseline}, indent=1))
         click.echo("wrote " + ", ".join(str(p) for p in paths))
         if gate:
-            failures = runner.gate(report, runner.load_thresholds(thresholds))
+            failures = runner.gate(report, floors)
             for f in failures:
                 click.echo(f"GATE FAIL {f}", err=True)
             if failures:

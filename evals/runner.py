@@ -15,6 +15,7 @@ from typing import Any
 from evals.golden import GoldenItem, check_golden
 from evals.metrics import QuestionResult, aggregate, by_type, score
 from pressbot.engine import Engine
+from pressbot.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +110,16 @@ def run(
     )
 
 
-def load_thresholds(path: Path) -> dict[str, float]:
+def load_thresholds(path: Path, golden_set: str) -> dict[str, float]:
+    """The floors of one golden set (its file's stem: `[thresholds.<stem>]`)."""
     with path.open("rb") as fh:
-        data = tomllib.load(fh)
-    return {k: float(v) for k, v in data.get("thresholds", data).items()}
+        tables = tomllib.load(fh).get("thresholds", {})
+    if golden_set not in tables:
+        raise ConfigError(
+            f"{path} has no floors for the golden set {golden_set!r} (sets: {', '.join(sorted(tables))}); "
+            f"add a [thresholds.{golden_set}] table, or gate one of those sets"
+        )
+    return {k: float(v) for k, v in tables[golden_set].items()}
 
 
 def gate(report: Report, thresholds: dict[str, float]) -> list[str]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.integration.conftest import run_cli
 
 COUNTRIES = ["Guatemala", "Honduras", "El Salvador", "Colombia", "Ecuador", "Venezuela", "Cuba", "Haiti"]
@@ -46,6 +48,25 @@ def test_eval_gate_passes_on_the_bundled_set(sample_data_dir: Path, tmp_path: Pa
     assert report["baseline"] is not None and report["meta"]["mode"] == "extractive"
     for name in ("report.md", "metrics_by_type.png", "latency.png"):
         assert (tmp_path / "report" / name).stat().st_size > 0
+
+
+@pytest.mark.parametrize("golden_set", ["dev2", "dev3", "heldout"])
+def test_eval_gate_passes_on_the_other_dev_sets_and_the_heldout_set(sample_data_dir: Path, tmp_path: Path,
+                                                                     golden_set: str) -> None:
+    golden = str(Path(__file__).resolve().parents[2] / "evals" / "golden" / f"{golden_set}.jsonl")
+    proc = run_cli("eval", "--golden", golden, "--gate", "--no-baseline", "--out", str(tmp_path / "report"),
+                   data_dir=sample_data_dir, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    assert "gate passed" in proc.stdout
+
+
+def test_a_gate_without_floors_for_the_set_says_so_before_running(sample_data_dir: Path, tmp_path: Path) -> None:
+    mine = tmp_path / "mine.jsonl"
+    mine.write_text(Path(__file__).resolve().parents[2].joinpath("evals", "golden", "dev3.jsonl").read_text())
+    proc = run_cli("eval", "--golden", str(mine), "--gate", "--out", str(tmp_path / "r"), data_dir=sample_data_dir,
+                   check=False)
+    assert proc.returncode == 2 and "no floors for the golden set 'mine'" in proc.stderr, proc.stderr
+    assert not (tmp_path / "r").exists()
 
 
 def test_eval_of_the_heldout_set_reports_only_aggregates(sample_data_dir: Path, tmp_path: Path) -> None:
