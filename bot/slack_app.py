@@ -78,6 +78,10 @@ UNREACHABLE = {"not_in_channel", "channel_not_found", "is_archived", "invalid_au
                "restricted_action", "team_access_not_granted"}
 
 
+class SlackUnreachableError(ConfigError):
+    """The Slack Web API could not be reached (a network fault, worth trying again; not a bad token)."""
+
+
 def require_secret(value: SecretStr | None, name: str, *, prefix: str | None = None) -> str:
     """The secret's value, or a ConfigError naming the variable when it is missing or a placeholder."""
     raw = value.get_secret_value().strip() if value is not None else ""
@@ -330,11 +334,17 @@ def create_slack_app(
     try:
         app = App(client=client, signing_secret=secret, process_before_response=False)
     except BoltError as exc:
+        cause = exc.__context__  # Bolt raises BoltError while handling auth.test's SlackApiError
+        code = _error_code(cause) if isinstance(cause, SlackApiError) else ""
+        if code not in UNREACHABLE:  # a 5xx, a 429 after the retries: Slack unwell, the token may be fine
+            raise SlackUnreachableError(
+                f"Slack's auth.test at {client.base_url} failed ({code or exc}); Slack may be having trouble"
+            ) from None
         raise ConfigError(
             f"Slack rejected SLACK_BOT_TOKEN at {client.base_url} ({exc}); check the token, {SETUP_DOC}"
         ) from None
     except (URLError, OSError) as exc:
-        raise ConfigError(
+        raise SlackUnreachableError(
             f"cannot reach the Slack Web API at {client.base_url}: {exc}; check PRESSBOT_SLACK_API_URL and the network"
         ) from None
 
