@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bot.api import create_app
-from bot.slack_format import APOLOGY_TEXT, POINTER_TEXT, PROGRESS_TEXT
+from bot.slack_format import APOLOGY_TEXT, POINTER_TEXT
 from bot.slack_http import OFF_TEXT, STARTING_TEXT, SlackEvents, slack_mounts
 from pressbot.config import Settings
 from pressbot.engine import Engine
