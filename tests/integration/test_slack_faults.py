@@ -26,6 +26,7 @@ from pressbot.engine import Engine
 from tests.integration.fake_slack import FakeSlack
 from tests.integration.test_slack_http import (
     HAITI,
+    SECRET,
     Served,
     SlowEngine,
     answered,
@@ -290,3 +291,44 @@ def test_bot_token_without_signing_secret_is_warned_about_at_start(
                                                                                     engine)):
         pass
     assert "SLACK_SIGNING_SECRET" not in caplog.text  # both set: nothing to warn about
+
+
+def test_pressbot_serve_with_a_rejected_bot_token_serves_the_api_with_slack_off(
+    engine: Engine, fake: FakeSlack, tmp_path: Path
+) -> None:
+    """The real `pressbot serve` process (its own mounting of Slack), Slack refusing its token."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.integration.test_slack_emulator import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PRESSBOT_", "SLACK_"))}
+    env.update({"SLACK_BOT_TOKEN": "xoxb-revoked-token", "SLACK_SIGNING_SECRET": SECRET,
+                "PRESSBOT_SLACK_API_URL": fake.url, "PRESSBOT_EMBEDDING_MODEL": "hash-64",
+                "PRESSBOT_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3")})
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([str(Path(sys.executable).with_name("pressbot")), "--data-dir",
+                                 str(engine.settings.data_dir), "serve", "--port", str(port)],
+                                env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        assert httpx.get(f"{base}/v1/stats", timeout=5).status_code == 200
+        off = post_json(f"{base}/slack/events", event_callback(mention(HAITI, channel="C11")))
+        assert off.status_code == 503 and "Slack rejected SLACK_BOT_TOKEN" in off.text
+        assert "Slack is off: Slack rejected SLACK_BOT_TOKEN" in log.read_text()
+        assert "Traceback" not in log.read_text()
+    finally:
+        proc.terminate()
+        proc.wait(30)
