@@ -236,9 +236,12 @@ class _Reply:
         if note in ("posted", "refused"):
             self.queues.call(lambda: self._replace_note(message))
         elif note == "unreachable":
-            log.error("no reply in channel=%s thread_ts=%s: Slack refused the progress note (see above)",
-                      self.channel, self.thread_ts)
+            self._log_unreachable()
         # "queued" / "sending": the first post takes care of it
+
+    def _log_unreachable(self) -> None:
+        log.error("no reply in channel=%s thread_ts=%s: Slack refused the progress note (see above)",
+                  self.channel, self.thread_ts)
 
     def _first_post(self) -> None:
         with self._lock:
@@ -250,9 +253,11 @@ class _Reply:
         ts, code = self._post(notice_message(PROGRESS_TEXT))
         with self._lock:
             self.note_ts = ts
-            self._note = "posted" if ts else ("unreachable" if code in UNREACHABLE else "refused")
+            self._note = note = "posted" if ts else ("unreachable" if code in UNREACHABLE else "refused")
             final = self._final
-        if final is not None:
+        if final is not None and note == "unreachable":
+            self._log_unreachable()
+        elif final is not None:
             self._replace_note(final)
 
     def _replace_note(self, message: dict[str, Any]) -> None:
