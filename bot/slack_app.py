@@ -133,10 +133,6 @@ class ChannelQueues:
     def call(self, job: Callable[[], None]) -> None:
         self._pool.submit(self._guarded, job)
 
-    def pending(self, channel: str) -> int:
-        with self._lock:
-            return len(self._queues.get(channel, ()))
-
     def _pump(self, channel: str) -> None:
         """Start the channel's next post if it may go now, or set a timer for its slot (lock held)."""
         if channel in self._busy:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -110,7 +110,12 @@ class SlackEvents:
             return JSONResponse({"challenge": payload.get("challenge", "")})
         if kind == "command":  # Slack does not retry a slash command: say why there is no answer
             return JSONResponse({"response_type": "ephemeral", "text": OFF_TEXT if self.off else STARTING_TEXT})
-        detail = f"Slack is off: {self.off}" if self.off else "the index and model are still loading"
+        if self.off:
+            detail = f"Slack is off: {self.off}"
+        elif self.waiting:
+            detail = f"Slack is not on yet: {self.waiting}"
+        else:
+            detail = "the index and model are still loading"
         # 503: Slack delivers the event again (after about 1 and 5 minutes); a click shows as failed
         return JSONResponse({"error": detail}, status_code=503, headers={"Retry-After": "30" if self.off else "5"})
 
@@ -151,4 +156,4 @@ def slack_router(settings: Settings, engine: Engine, *, client: WebClient | None
     return events.router
 
 
-__all__: Sequence[str] = ("EVENTS_PATH", "SlackEvents", "slack_mounts", "slack_router")
+__all__ = ["EVENTS_PATH", "SlackEvents", "slack_mounts", "slack_router"]

@@ -163,6 +163,25 @@ def test_an_answer_slack_refuses_becomes_an_apology(engine: Engine, fake: FakeSl
     assert reply_texts(fake, "C5", ev["ts"]) == [APOLOGY_TEXT]
 
 
+class MalformedEngine:
+    """Returns something that is not an Answer: formatting it fails after the engine succeeded (a bug)."""
+
+    def answer(self, question: str, **kw: Any) -> Any:
+        return {"answer": "not an Answer object"}
+
+
+def test_a_bug_after_answering_still_ends_in_an_apology(
+    fake: FakeSlack, serve: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    base = serve(MalformedEngine())
+    wait_ready(base)
+    ev = mention(HAITI, channel="C12")
+    post_json(f"{base}/slack/events", event_callback(ev))
+    assert fake.wait_for(answered("C12", ev["ts"]))
+    assert reply_texts(fake, "C12", ev["ts"]) == [APOLOGY_TEXT]
+    assert "Slack answer task answer_in_thread failed" in caplog.text
+
+
 def test_a_channel_the_bot_cannot_post_to_ends_logged_without_retrying(
     engine: Engine, fake: FakeSlack, serve: Any, caplog: pytest.LogCaptureFixture
 ) -> None:

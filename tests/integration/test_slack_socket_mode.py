@@ -5,6 +5,7 @@ client opens a new connection and carries on. Also: `pressbot slack`'s start-up 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import socket
@@ -249,10 +250,8 @@ class KillableServer:
             self.proc.wait(5)
         for pipe in (self.proc.stdin, self.proc.stdout):
             if pipe is not None:
-                try:
+                with contextlib.suppress(OSError):  # the reader thread may hold it
                     pipe.close()
-                except OSError:  # the reader thread may hold it
-                    pass
 
 
 def free_port() -> int:
