@@ -18,10 +18,12 @@ Every error is `application/problem+json` (RFC 9457). /v1 needs `Authorization: 
 <token>` when PRESSBOT_API_TOKENS is set and is rate-limited per caller.
 
 Mount point for other faces (Slack's HTTP mode at /slack/events): `extra_routers` takes
-APIRouters, included as they are, or factories `(engine) -> APIRouter`, called once the engine
-is loaded (their routes exist from then on). They sit outside /v1: no bearer token or rate
-limit (Slack signs its requests), but the body limit and the metrics apply. Their handlers can
-also reach the engine through the `current_engine` dependency.
+APIRouters, included as they are (served from the start), or factories `(engine) -> APIRouter
+| None`, called once the engine is loaded (a router returned is served from then on; None: the
+factory only started something, e.g. Slack's HTTP mode on its router mounted at once).
+They sit outside /v1: no bearer token or rate limit (Slack signs its requests), but the body
+limit and the metrics apply. Their handlers can also reach the engine through the
+`current_engine` dependency.
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ RETRY_DELAYS_S = (5.0, 300.0)  # first and longest wait between attempts to open
 PROBLEM_JSON = "application/problem+json"
 DOCS_ASSETS = "/docs/assets"
 
-RouterSource = APIRouter | Callable[[Engine], APIRouter]
+RouterSource = APIRouter | Callable[[Engine], APIRouter | None]
 T = TypeVar("T")
 
 
@@ -293,7 +295,7 @@ class Runtime:
     auth: TokenAuth
     rate: RateLimiter
     metrics: Metrics
-    factories: list[Callable[[Engine], APIRouter]]
+    factories: list[Callable[[Engine], APIRouter | None]]
     error: str | None = None
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -326,7 +328,8 @@ async def _load_in_background(app: FastAPI, rt: Runtime, loader: Callable[[Setti
             log.error("the engine failed to load: %s", rt.error, exc_info=not isinstance(exc, PressbotError))
             return
         for router in routers:
-            app.include_router(router)
+            if router is not None:
+                app.include_router(router)
         rt.engine, rt.error = engine, None
         log.info("engine ready in %.1f s: %s", time.perf_counter() - t0, engine.index.location())
         return
@@ -517,6 +520,17 @@ def _plain_docs(schema: dict[str, Any]) -> str:
 
 
 # --- the app -------------------------------------------------------------------------------
+def _warn_half_configured_slack(settings: Settings) -> None:
+    """A bot token without the signing secret serves no /slack/events: say so, naming the variable."""
+    token = settings.slack_bot_token.get_secret_value().strip() if settings.slack_bot_token else ""
+    secret = settings.slack_signing_secret.get_secret_value().strip() if settings.slack_signing_secret else ""
+    if token and not secret:
+        log.warning("SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET (or PRESSBOT_SLACK_SIGNING_SECRET) is not: "
+                    "this server does not serve Slack's HTTP mode (/slack/events needs the Signing Secret from "
+                    "the app's Basic Information page); for Socket Mode run `pressbot slack` instead; "
+                    "see docs/slack.md")
+
+
 def create_app(
     settings: Settings,
     engine: Engine | None = None,
@@ -547,6 +561,7 @@ def create_app(
         if not auth.enabled:
             log.warning("PRESSBOT_API_TOKENS is not set: the API accepts requests without a token "
                         "(allowed only on a loopback address)")
+        _warn_half_configured_slack(settings)
         task = None
         if rt.engine is None:
             task = asyncio.create_task(_load_in_background(app, rt, loader))
@@ -576,6 +591,8 @@ def create_app(
     _install_docs(app)
     if engine is not None:
         for factory in factories:
-            app.include_router(factory(engine))
+            made = factory(engine)
+            if made is not None:
+                app.include_router(made)
         rt.engine = engine
     return app

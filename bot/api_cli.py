@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -36,21 +37,19 @@ def one_torch_thread_per_call() -> None:
         torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
-def slack_routers(settings: Settings) -> list:
-    """Slack's HTTP mode (/slack/events) on the same server, when its signing secret is set."""
+def slack_routers(settings: Settings) -> list[Any]:
+    """Slack's HTTP mode (/slack/events) on the same server, when its signing secret is set: its
+    router is served from start-up (the url_verification challenge answered, events 503 until the
+    engine is loaded), and turned on by a hook once the engine is."""
     if settings.slack_signing_secret is None:
         return []
     try:
-        from bot.slack_app import require_secret
-        from bot.slack_http import slack_router
+        from bot.slack_http import slack_mounts
     except ImportError as exc:
         log.warning("SLACK_SIGNING_SECRET is set but Slack's HTTP mode is unavailable (%s); "
                     "install pressbot[slack]", exc)
         return []
-    # fail at start-up, not in the background loader (which would leave /readyz failed)
-    require_secret(settings.slack_signing_secret, "SLACK_SIGNING_SECRET")
-    require_secret(settings.slack_bot_token, "SLACK_BOT_TOKEN", prefix="xoxb-")
-    return [lambda engine: slack_router(settings, engine)]
+    return list(slack_mounts(settings))
 
 
 def register(cli: click.Group, settings_of: Callable[..., Settings]) -> None:

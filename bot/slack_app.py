@@ -3,14 +3,16 @@
 It answers @mentions (`app_mention`, or a channel `message` that mentions the bot), direct
 messages (`message` with channel_type `im`) and `/ask question`. Each question gets exactly
 one reply, in its thread: "Searching the archive…" at once, then replaced (`chat.update`)
-by the answer with its sources and feedback buttons. Bolt acknowledges events before the
+by the answer with its sources and feedback buttons; every Slack fault on the way still ends
+in one answer or one apology (see `_Reply`). Bolt acknowledges events before the
 listeners run (process_before_response=False), so a slow answer never delays the ack;
 `/ask` acks first, then answers through `respond`.
 
 Slack's rules (docs/design.md): retries and the app_mention + message pair are deduplicated
 (`slack_dedupe`); other bots' messages are ignored (Bolt already ignores the bot's own);
 429s are retried after Retry-After by slack_sdk's RateLimitErrorRetryHandler; posting is
-paced to about one message per second per channel; Slack API errors are logged with their
+paced to about one message per second per channel, in a queue per channel that holds no
+thread while it waits (`ChannelQueues`); Slack API errors are logged with their
 context, never raised; a failure while answering posts a short apology in the thread.
 """
 
@@ -20,6 +22,7 @@ import logging
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -37,6 +40,7 @@ from bot.slack_feedback import FeedbackStore
 from bot.slack_format import (
     APOLOGY_TEXT,
     FEEDBACK_ACTIONS,
+    POINTER_TEXT,
     PROGRESS_TEXT,
     answer_message,
     notice_message,
@@ -67,6 +71,15 @@ ERROR_HINTS = {
 _PLACEHOLDER = re.compile(r"\.\.\.|…|change[-_ ]?me|your[-_ ]|replace|placeholder|^<|^todo$|^none$|^x+$", re.IGNORECASE)
 _ANSWERABLE_SUBTYPES = {None, "thread_broadcast", "file_share"}
 ANSWER_WORKERS = 4  # engine calls at once; the engine is CPU-bound, more would only queue on the cores
+SENDERS = 8  # Slack calls at once (I/O-bound; pacing waits hold none of them)
+# errors after which nothing can be posted in the channel: the question ends there, logged
+UNREACHABLE = {"not_in_channel", "channel_not_found", "is_archived", "invalid_auth", "not_authed",
+               "account_inactive", "token_revoked", "token_expired", "missing_scope", "no_permission",
+               "restricted_action", "team_access_not_granted"}
+
+
+class SlackUnreachableError(ConfigError):
+    """The Slack Web API could not be reached (a network fault, worth trying again; not a bad token)."""
 
 
 def require_secret(value: SecretStr | None, name: str, *, prefix: str | None = None) -> str:
@@ -95,73 +108,197 @@ def build_web_client(settings: Settings, token: str) -> WebClient:
     )
 
 
-class ChannelPacer:
-    """About one message per second per channel (Slack's posting limit), across threads."""
+class ChannelQueues:
+    """Slack calls for each channel: posts in order and about one a second per channel (Slack's
+    posting limit), sent by a few sender threads.
 
-    def __init__(
-        self,
-        interval_s: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    A post waiting for its channel's next slot holds no thread (a timer wakes the channel), so
+    a DM never waits behind another channel's backlog and an answer worker never sleeps for
+    pacing. `call` runs an unpaced call (chat.update, chat.delete) at once.
+    """
+
+    def __init__(self, interval_s: float = 1.0, senders: int = SENDERS) -> None:
         self.interval_s = interval_s
-        self._clock, self._sleep = clock, sleep
-        self._next: dict[str, float] = {}  # channel -> earliest time of its next post
+        self._pool = ThreadPoolExecutor(max_workers=senders, thread_name_prefix="pressbot-slack-send")
         self._lock = threading.Lock()
+        self._queues: dict[str, deque[Callable[[], None]]] = {}
+        self._busy: set[str] = set()  # channels with a post being sent, or waiting for their slot
+        self._next: dict[str, float] = {}  # channel -> earliest time of its next post
 
-    def wait(self, channel: str) -> None:
+    def post(self, channel: str, job: Callable[[], None]) -> None:
         with self._lock:
-            now = self._clock()
+            self._queues.setdefault(channel, deque()).append(job)
+            self._pump(channel)
+
+    def call(self, job: Callable[[], None]) -> None:
+        self._pool.submit(self._guarded, job)
+
+    def _pump(self, channel: str) -> None:
+        """Start the channel's next post if it may go now, or set a timer for its slot (lock held)."""
+        if channel in self._busy:
+            return
+        queue = self._queues.get(channel)
+        now = time.monotonic()
+        if not queue:
+            self._queues.pop(channel, None)
             if len(self._next) > 1000:  # forget idle channels
                 self._next = {c: t for c, t in self._next.items() if t > now}
-            slot = max(now, self._next.get(channel, now))
-            self._next[channel] = slot + self.interval_s
-        if slot > now:
-            self._sleep(slot - now)
+            return
+        self._busy.add(channel)
+        wait = self._next.get(channel, now) - now
+        if wait > 0:
+            timer = threading.Timer(wait, self._wake, (channel,))
+            timer.daemon = True
+            timer.start()
+            return
+        self._next[channel] = now + self.interval_s
+        self._pool.submit(self._send, channel, queue.popleft())
+
+    def _wake(self, channel: str) -> None:
+        with self._lock:
+            self._busy.discard(channel)
+            self._pump(channel)
+
+    def _send(self, channel: str, job: Callable[[], None]) -> None:
+        try:
+            self._guarded(job)
+        finally:
+            with self._lock:
+                self._busy.discard(channel)
+                self._pump(channel)
+
+    @staticmethod
+    def _guarded(job: Callable[[], None]) -> None:
+        try:
+            job()
+        except Exception:  # a bug must show in the log, not vanish in a Future
+            log.exception("Slack send task failed")
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _error_code(exc: Exception) -> str:
+    if isinstance(exc, SlackApiError) and exc.response is not None:
+        return str(exc.response.get("error") or f"http_{exc.response.status_code}")
+    return type(exc).__name__
 
 
 def _api_error(method: str, exc: Exception, **context: Any) -> None:
     """Log a failed Slack call with what was being done; never raise."""
     where = " ".join(f"{k}={v}" for k, v in context.items() if v)
     if isinstance(exc, SlackApiError):
-        code = exc.response.get("error", "unknown_error") if exc.response is not None else "unknown_error"
+        code = _error_code(exc)
+        status = exc.response.status_code if exc.response is not None else None
         hint = ERROR_HINTS.get(code, "")
-        log.error("Slack %s failed: %s (%s)%s", method, code, where, f"; {hint}" if hint else "")
+        shown = f"{code} (HTTP {status})" if status and status != 200 else code
+        log.error("Slack %s failed: %s (%s)%s", method, shown, where, f"; {hint}" if hint else "")
     else:
         log.error("Slack %s failed: %s: %s (%s)", method, type(exc).__name__, exc, where)
 
 
-class _Replier:
-    """Posts into one thread: the progress note, then the answer or an apology in its place."""
+class _Reply:
+    """One question's reply in its thread, ending in one answer or one apology.
 
-    def __init__(self, client: WebClient, pacer: ChannelPacer, channel: str, thread_ts: str) -> None:
-        self.client, self.pacer, self.channel, self.thread_ts = client, pacer, channel, thread_ts
-        self.placeholder_ts: str | None = None
+    The progress note is queued on the channel at once; the answer, computed meanwhile,
+    replaces it (chat.update). If the answer is ready before the note's turn, the answer is
+    posted alone. A refused note (a 500, a 429 after the retries) does not drop the question:
+    the answer is posted anew. A failed update posts the answer anew and deletes the note (or
+    edits it to a pointer), so no stale "Searching the archive…" is left. Only a channel the
+    bot cannot post to (`UNREACHABLE`) ends without a reply, logged.
+    """
 
-    def start(self) -> bool:
-        self.placeholder_ts = self.post(notice_message(PROGRESS_TEXT))
-        return self.placeholder_ts is not None
+    def __init__(self, client: WebClient, queues: ChannelQueues, channel: str, thread_ts: str) -> None:
+        self.client, self.queues, self.channel, self.thread_ts = client, queues, channel, thread_ts
+        self._lock = threading.Lock()
+        self._note = "queued"  # -> "sending" -> "posted" | "refused" | "unreachable"; or "skipped"
+        self.note_ts: str | None = None
+        self._final: dict[str, Any] | None = None  # the answer or the notice, once known
 
-    def post(self, message: dict[str, Any]) -> str | None:
-        self.pacer.wait(self.channel)
+    def begin(self) -> None:
+        self.queues.post(self.channel, self._first_post)
+
+    @property
+    def unreachable(self) -> bool:
+        return self._note == "unreachable"
+
+    def finish(self, message: dict[str, Any]) -> None:
+        """The answer (or a notice) is ready: it goes out once the note has been dealt with."""
+        with self._lock:
+            if self._final is not None:
+                return  # finished already (one reply per question)
+            self._final = message
+            note = self._note
+        if note in ("posted", "refused"):
+            self.queues.call(lambda: self._replace_note(message))
+        elif note == "unreachable":
+            self._log_unreachable()
+        # "queued" / "sending": the first post takes care of it
+
+    def _log_unreachable(self) -> None:
+        log.error("no reply in channel=%s thread_ts=%s: Slack refused the progress note (see above)",
+                  self.channel, self.thread_ts)
+
+    def _first_post(self) -> None:
+        with self._lock:
+            final = self._final
+            self._note = "sending" if final is None else "skipped"
+        if final is not None:  # the answer came before the note's turn: no note needed
+            self._post_final(final, note_ts=None)
+            return
+        ts, code = self._post(notice_message(PROGRESS_TEXT))
+        with self._lock:
+            self.note_ts = ts
+            self._note = note = "posted" if ts else ("unreachable" if code in UNREACHABLE else "refused")
+            final = self._final
+        if final is not None and note == "unreachable":
+            self._log_unreachable()
+        elif final is not None:
+            self._replace_note(final)
+
+    def _replace_note(self, message: dict[str, Any]) -> None:
+        if self.note_ts is not None:
+            try:
+                self.client.chat_update(channel=self.channel, ts=self.note_ts, **message)
+                return
+            except Exception as exc:  # noqa: BLE001 - logged; the answer is posted anew instead
+                _api_error("chat.update", exc, channel=self.channel, ts=self.note_ts)
+        else:
+            log.warning("answering anyway in channel=%s thread_ts=%s: the progress note was refused",
+                        self.channel, self.thread_ts)
+        note_ts = self.note_ts
+        self.queues.post(self.channel, lambda: self._post_final(message, note_ts=note_ts))
+
+    def _post_final(self, message: dict[str, Any], note_ts: str | None) -> None:
+        ts, code = self._post(message)
+        if ts is None and code not in UNREACHABLE and message.get("text") != APOLOGY_TEXT:
+            ts, code = self._post(notice_message(APOLOGY_TEXT))  # the answer itself was refused
+        if note_ts is not None:
+            self._drop_note(note_ts, answered=ts is not None)
+
+    def _drop_note(self, note_ts: str, *, answered: bool) -> None:
+        """Delete the stale progress note; if Slack will not, edit it to point at the reply."""
+        try:
+            self.client.chat_delete(channel=self.channel, ts=note_ts)
+            return
+        except Exception as exc:  # noqa: BLE001
+            _api_error("chat.delete", exc, channel=self.channel, ts=note_ts)
+        text = POINTER_TEXT if answered else APOLOGY_TEXT
+        try:
+            self.client.chat_update(channel=self.channel, ts=note_ts, **notice_message(text))
+        except Exception as exc:  # noqa: BLE001
+            _api_error("chat.update", exc, channel=self.channel, ts=note_ts)
+
+    def _post(self, message: dict[str, Any]) -> tuple[str | None, str | None]:
+        """(ts, None) when posted, (None, the error code) when Slack refused."""
         try:
             resp = self.client.chat_postMessage(
                 channel=self.channel, thread_ts=self.thread_ts, unfurl_links=False, unfurl_media=False, **message
             )
-            return str(resp["ts"])
+            return str(resp["ts"]), None
         except Exception as exc:  # noqa: BLE001 - a Slack failure is logged, never crashes the app
             _api_error("chat.postMessage", exc, channel=self.channel, thread_ts=self.thread_ts)
-            return None
-
-    def finish(self, message: dict[str, Any]) -> None:
-        """Replace the progress note; post anew if it cannot be updated."""
-        if self.placeholder_ts is not None:
-            try:
-                self.client.chat_update(channel=self.channel, ts=self.placeholder_ts, **message)
-                return
-            except Exception as exc:  # noqa: BLE001
-                _api_error("chat.update", exc, channel=self.channel, ts=self.placeholder_ts)
-        self.post(message)
+            return None, _error_code(exc)
 
 
 def question_text(text: str, bot_user_id: str | None) -> str:
@@ -182,7 +319,7 @@ def create_slack_app(
     client: WebClient | None = None,
     feedback: FeedbackStore | None = None,
     deduper: Deduper | None = None,
-    pacer: ChannelPacer | None = None,
+    queues: ChannelQueues | None = None,
 ) -> App:
     """The Bolt app. Calls Slack's auth.test once (Bolt's token check): a rejected token is a ConfigError.
 
@@ -193,16 +330,22 @@ def create_slack_app(
         client = build_web_client(settings, require_secret(settings.slack_bot_token, "SLACK_BOT_TOKEN", prefix="xoxb-"))
     feedback = feedback or FeedbackStore.from_settings(settings)
     deduper = deduper if deduper is not None else make_deduper(settings)  # an empty Deduper is falsy
-    pacer = pacer or ChannelPacer()
+    queues = queues or ChannelQueues()
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     try:
         app = App(client=client, signing_secret=secret, process_before_response=False)
     except BoltError as exc:
+        cause = exc.__context__  # Bolt raises BoltError while handling auth.test's SlackApiError
+        code = _error_code(cause) if isinstance(cause, SlackApiError) else ""
+        if code not in UNREACHABLE:  # a 5xx, a 429 after the retries: Slack unwell, the token may be fine
+            raise SlackUnreachableError(
+                f"Slack's auth.test at {client.base_url} failed ({code or exc}); Slack may be having trouble"
+            ) from None
         raise ConfigError(
             f"Slack rejected SLACK_BOT_TOKEN at {client.base_url} ({exc}); check the token, {SETUP_DOC}"
         ) from None
     except (URLError, OSError) as exc:
-        raise ConfigError(
+        raise SlackUnreachableError(
             f"cannot reach the Slack Web API at {client.base_url}: {exc}; check PRESSBOT_SLACK_API_URL and the network"
         ) from None
 
@@ -239,21 +382,24 @@ def create_slack_app(
             log.exception("cannot record the answer for feedback in %s", feedback.path)
             return None
 
-    def answer_in_thread(client: WebClient, channel: str, thread_ts: str, question: str, user: str | None) -> None:
+    def answer_in_thread(reply: _Reply, question: str, user: str | None) -> None:
         t0 = time.perf_counter()
-        replier = _Replier(client, pacer, channel, thread_ts)
-        if not replier.start():
-            return  # Slack refused the progress note (logged); the answer would be refused too
-        ans, notice = answer(question)
-        if ans is not None:
-            answer_id = record(ans, channel=channel, thread_ts=thread_ts, asked_by=user)
-            replier.finish(answer_message(ans, answer_id=answer_id))
-        else:
-            replier.finish(notice or notice_message(APOLOGY_TEXT))
+        ans: Answer | None = None
+        try:
+            if reply.unreachable:
+                return  # Slack refused the progress note for good (logged); the answer would be refused too
+            ans, notice = answer(question)
+            if ans is not None:
+                answer_id = record(ans, channel=reply.channel, thread_ts=reply.thread_ts, asked_by=user)
+                reply.finish(answer_message(ans, answer_id=answer_id))
+            else:
+                reply.finish(notice or notice_message(APOLOGY_TEXT))
+        finally:
+            reply.finish(notice_message(APOLOGY_TEXT))  # a no-op once finished; after a bug, the apology
         log.info(
             "slack answer",
-            extra={"event": "slack_answer", "channel": channel, "thread_ts": thread_ts, "question": question,
-                   "answered": ans is not None, "abstained": ans.abstained if ans else None,
+            extra={"event": "slack_answer", "channel": reply.channel, "thread_ts": reply.thread_ts,
+                   "question": question, "answered": ans is not None, "abstained": ans.abstained if ans else None,
                    "latency_ms": round((time.perf_counter() - t0) * 1e3, 1)},
         )
 
@@ -269,7 +415,9 @@ def create_slack_app(
         channel, ts = event["channel"], event["ts"]
         thread_ts = event.get("thread_ts") or ts
         question = question_text(event.get("text") or "", context.bot_user_id)
-        in_background(answer_in_thread, client, channel, thread_ts, question, event.get("user"))
+        reply = _Reply(client, queues, channel, thread_ts)
+        reply.begin()  # the progress note, queued on the channel; the answer is computed meanwhile
+        in_background(answer_in_thread, reply, question, event.get("user"))
 
     @app.event("app_mention")
     def on_mention(body: dict[str, Any], event: dict[str, Any], context: BoltContext, client: WebClient) -> None:

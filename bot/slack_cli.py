@@ -6,12 +6,29 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.slack_feedback import FeedbackStore, default_path
 from pressbot.config import Settings
 from pressbot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from slack_bolt import App
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+# The Socket Mode client notices a dead connection only through its pings: a ping that fails 5
+# checks in a row, or no pong for 4 intervals. Bolt's default interval (10 s) took ~50 s to see
+# that the server had gone (and reconnect); at 1 s it reconnects ~5 s after the server is back.
+PING_INTERVAL_S = 1.0
+
+
+def socket_mode_handler(app: App, app_token: str) -> SocketModeHandler:
+    """Bolt's Socket Mode handler (slack_sdk's built-in client), reconnecting on its own."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    return SocketModeHandler(app, app_token, auto_reconnect_enabled=True, ping_interval=PING_INTERVAL_S)
 
 
 def register(cli: click.Group, settings_of: Callable[..., Settings]) -> None:
@@ -29,7 +46,6 @@ def register(cli: click.Group, settings_of: Callable[..., Settings]) -> None:
           SLACK_BOT_TOKEN=xoxb-1-2-abc SLACK_APP_TOKEN=xapp-1-A1-3-def pressbot slack
           pressbot --data-dir .pressbot-demo -v slack
         """
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
         from slack_sdk.errors import SlackApiError
 
         from bot.slack_app import create_slack_app, require_secret
@@ -41,7 +57,7 @@ def register(cli: click.Group, settings_of: Callable[..., Settings]) -> None:
         app_token = require_secret(settings.slack_app_token, "SLACK_APP_TOKEN", prefix="xapp-")
         engine = Engine.from_settings(settings)
         engine.warm_up()
-        handler = SocketModeHandler(create_slack_app(settings, engine), app_token)
+        handler = socket_mode_handler(create_slack_app(settings, engine), app_token)
         try:
             handler.connect()
         except SlackApiError as exc:

@@ -22,6 +22,7 @@ FALLBACK_LIMIT = 4000  # Slack shows the fallback in notifications; longer is tr
 TITLE_LIMIT = 250
 
 PROGRESS_TEXT = "Searching the archive…"
+POINTER_TEXT = "The answer is in the next message."  # a progress note Slack would not let the bot delete
 APOLOGY_TEXT = "Sorry, something went wrong while answering this question. The problem has been logged."
 
 HELPFUL = "helpful"

@@ -4,7 +4,8 @@ It records every call, checks tokens and the fields Slack requires, validates bl
 Slack's limits the way Slack does (`invalid_blocks` for a section text over 3000 characters
 or more than 50 blocks, `msg_blocks_too_long` past 12k characters, `no_text` when a message
 has neither text nor blocks), keeps the messages it was sent (so chat.update can find them),
-and answers 429 + Retry-After or an error such as `not_in_channel` / `invalid_auth` on demand.
+and answers 429 + Retry-After, an HTTP 5xx, or an error such as `not_in_channel` /
+`invalid_auth` on demand (the next n calls of a method, or every call until switched off).
 It also serves `auth.test` (Bolt checks its token at start-up), `apps.connections.open`
 (returns `socket_url`, for Socket Mode tests) and response URLs (`/respond/<name>`).
 """
@@ -26,7 +27,8 @@ BLOCK_LIMIT = 50
 TOTAL_BLOCK_TEXT = 12_000
 TEXT_LIMIT = 40_000
 MESSAGE_METHODS = {"chat.postMessage", "chat.update", "chat.postEphemeral"}
-BOT_METHODS = MESSAGE_METHODS | {"auth.test", "reactions.add", "conversations.info"}
+BOT_METHODS = MESSAGE_METHODS | {"auth.test", "reactions.add", "conversations.info", "chat.delete"}
+Fault = tuple[int, dict[str, Any], dict[str, str]]  # HTTP status, body, headers
 
 
 @dataclass
@@ -98,13 +100,16 @@ class FakeSlack:
         bot_user_id: str = "UBOT",
         bot_id: str = "BBOT",
         team_id: str = "T0TEAM",
+        port: int = 0,
     ) -> None:
         self.bot_token, self.app_token = bot_token, app_token
         self.bot_user_id, self.bot_id, self.team_id = bot_user_id, bot_id, team_id
         self.socket_url = "ws://127.0.0.1:9/unset"  # what apps.connections.open hands out
         self.calls: list[Call] = []
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) -> message
-        self._faults: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = defaultdict(list)
+        self._faults: dict[str, list[Fault]] = defaultdict(list)
+        self._always: dict[str, Fault] = {}  # method -> the fault every call gets, until switched off
+        self._port = port  # 0: any free port (a fixed one lets a test stop and restart "Slack")
         self._ts = itertools.count(1)
         self._cond = threading.Condition()
         self._server: ThreadingHTTPServer | None = None
@@ -121,7 +126,8 @@ class FakeSlack:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), Handler)
+        self._port = self._server.server_address[1]
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-slack", daemon=True)
         self._thread.start()
@@ -141,8 +147,8 @@ class FakeSlack:
 
     @property
     def port(self) -> int:
-        assert self._server is not None, "start() the fake first"
-        return self._server.server_address[1]
+        assert self._port, "start() the fake first"
+        return self._port
 
     @property
     def url(self) -> str:
@@ -163,6 +169,25 @@ class FakeSlack:
         with self._cond:
             fault = (429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})
             self._faults[method].extend([fault] * times)
+
+    def server_error_next(self, method: str, status: int = 500, times: int = 1) -> None:
+        """The next `times` calls of `method` answer HTTP `status` (a 5xx), as Slack does when it is unwell."""
+        with self._cond:
+            self._faults[method].extend([(status, {"ok": False, "error": "internal_error"}, {})] * times)
+
+    def fail_always(self, method: str, *, status: int = 200, error: str = "internal_error",
+                    retry_after: int | None = None) -> None:
+        """Every call of `method` fails (HTTP `status`, `error`) until `heal(method)`."""
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        with self._cond:
+            self._always[method] = (status, {"ok": False, "error": error}, headers)
+
+    def heal(self, method: str | None = None) -> None:
+        """Switch off `fail_always` for `method` (every method when None) and drop pending faults."""
+        with self._cond:
+            for m in [method] if method else list(self._always) + list(self._faults):
+                self._always.pop(m, None)
+                self._faults.pop(m, None)
 
     # --- what happened --------------------------------------------------------------------
     def calls_to(self, method: str, *, ok: bool | None = None) -> list[Call]:
@@ -206,8 +231,9 @@ class FakeSlack:
         token = auth[len("Bearer "):] if auth.startswith("Bearer ") else params.get("token", "")
         with self._cond:
             faults = self._faults.get(method)
-            if faults:
-                status, body, headers = faults.pop(0)
+            fault = faults.pop(0) if faults else self._always.get(method)
+            if fault is not None:
+                status, body, headers = fault
                 call = Call(method, params, status, body)
             else:
                 headers = {}
@@ -242,7 +268,7 @@ class FakeSlack:
         if method == "auth.test":
             return {"ok": True, "url": "https://fake.slack.test/", "team": "Fake", "team_id": self.team_id,
                     "user": "pressbot", "user_id": self.bot_user_id, "bot_id": self.bot_id}
-        if (method in MESSAGE_METHODS or method == "reactions.add") and not p.get("channel"):
+        if (method in MESSAGE_METHODS or method in {"reactions.add", "chat.delete"}) and not p.get("channel"):
             return {"ok": False, "error": "channel_not_found"}
         if method in MESSAGE_METHODS:
             error = message_error(p)
@@ -260,6 +286,10 @@ class FakeSlack:
                 return {"ok": False, "error": "message_not_found"}
             stored.update(text=p.get("text", ""), blocks=p.get("blocks"), edited=True)
             return {"ok": True, "channel": p["channel"], "ts": p["ts"], "text": stored["text"], "message": stored}
+        if method == "chat.delete":
+            if self.messages.pop((p["channel"], p.get("ts", "")), None) is None:
+                return {"ok": False, "error": "message_not_found"}
+            return {"ok": True, "channel": p["channel"], "ts": p["ts"]}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"{int(time.time())}.{next(self._ts):06d}"}
         return {"ok": True}

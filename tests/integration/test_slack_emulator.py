@@ -1,7 +1,11 @@
 """End-to-end smoke test against local-slack, a Slack emulator from npm (Web API + Socket Mode +
 a control API), run offline on 127.0.0.1: the real `pressbot slack` process connects to it,
 a user mentions the bot in a channel, the bot answers in the thread with citations; a DM is
-answered too, and a "not helpful" click lands in the feedback database.
+answered too, and a "not helpful" click lands in the feedback database. The emulator killed
+-9 and restarted: the bot reconnects within 10 s. In HTTP mode (the emulator posting events to
+`pressbot serve`'s /slack/events): a mention is answered; a bot token without the signing
+secret is warned about at start. (The emulator accepts any token and injects no faults: those
+are tested against tests/integration/fake_slack.py.)
 
 The emulator (`local-slack-linux-x64@0.1.8`, a single binary) is installed with npm into
 pytest's cache directory (.pytest_cache/d/local-slack) once; PRESSBOT_LOCAL_SLACK may name an
@@ -116,16 +120,23 @@ def workspace(local_slack: Path, tmp_path: Path) -> Iterator[Any]:
     (tmp_path / "config.yaml").write_text(CONFIG)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    emulator = Process([str(local_slack), "--config", str(tmp_path / "config.yaml"), "--port", str(port),
-                        "--base-host", "127.0.0.1"], tmp_path / "local-slack.log", cwd=tmp_path)
-    bot: Process | None = None
+    procs: dict[str, Process] = {}
 
     def logs() -> str:
-        tail = bot.text()[-5000:] if bot else ""
-        return f"--- local-slack ---\n{emulator.text()[-3000:]}\n--- pressbot slack ---\n{tail}"
+        tail = procs["bot"].text()[-5000:] if "bot" in procs else ""
+        return f"--- local-slack ---\n{procs['emulator'].text()[-3000:]}\n--- pressbot slack ---\n{tail}"
+
+    def start_emulator() -> None:
+        procs["emulator"] = Process([str(local_slack), "--config", str(tmp_path / "config.yaml"), "--port", str(port),
+                                     "--base-host", "127.0.0.1"], tmp_path / "local-slack.log", cwd=tmp_path)
+        wait_until(lambda: httpx.get(f"{base}/_control/state", timeout=2).status_code == 200, 20, "local-slack", logs)
+
+    def kill_emulator() -> None:
+        procs["emulator"].proc.kill()  # -9: no close frame, as when Slack's edge or the network goes away
+        procs["emulator"].stop()
 
     try:
-        wait_until(lambda: httpx.get(f"{base}/_control/state", timeout=2).status_code == 200, 20, "local-slack", logs)
+        start_emulator()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PRESSBOT_", "SLACK_"))}
         env.update({
             "SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_APP_TOKEN": "xapp-test-token",
@@ -133,21 +144,25 @@ def workspace(local_slack: Path, tmp_path: Path) -> Iterator[Any]:
             "PRESSBOT_ABSTAIN_THRESHOLD": "0.0", "PRESSBOT_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3"),
         })
         pressbot = Path(sys.executable).with_name("pressbot")
-        bot = Process([str(pressbot), "--data-dir", str(engine.settings.data_dir), "-v", "slack"],
-                      tmp_path / "pressbot-slack.log", cwd=tmp_path, env=env)
+        procs["bot"] = bot = Process([str(pressbot), "--data-dir", str(engine.settings.data_dir), "-v", "slack"],
+                                     tmp_path / "pressbot-slack.log", cwd=tmp_path, env=env)
         wait_until(lambda: "connected to Slack in Socket Mode" in bot.text() or bot.proc.poll() is not None,
                    90, "pressbot slack to connect", logs)
         assert bot.proc.poll() is None, logs()
-        yield Driver(base, tmp_path, logs)
+        yield Driver(base, tmp_path, logs, bot, start_emulator, kill_emulator)
     finally:
-        if bot is not None:
-            bot.stop()
-        emulator.stop()
+        if "bot" in procs:
+            procs["bot"].stop()
+        if "emulator" in procs:
+            procs["emulator"].stop()
 
 
 class Driver:
-    def __init__(self, base: str, tmp_path: Path, logs: Callable[[], str]) -> None:
-        self.base, self.tmp_path, self.logs = base, tmp_path, logs
+    def __init__(self, base: str, tmp_path: Path, logs: Callable[[], str], bot: Process | None = None,
+                 start_emulator: Callable[[], None] | None = None,
+                 kill_emulator: Callable[[], None] | None = None) -> None:
+        self.base, self.tmp_path, self.logs, self.bot = base, tmp_path, logs, bot
+        self.start_emulator, self.kill_emulator = start_emulator, kill_emulator
 
     def say(self, channel: str, text: str) -> dict[str, Any]:
         resp = httpx.post(f"{self.base}/_control/message", json={"channel": channel, "user": "U01ALICE", "text": text})
@@ -197,3 +212,77 @@ def test_a_direct_message_is_answered_in_its_thread(workspace: Driver) -> None:
     [reply] = workspace.replies(asked)
     assert "Guatemala" in reply["text"]
     assert "Mexico and the U. S. continue migration talks" in json.dumps(reply.get("blocks"))
+
+
+def test_socket_mode_reconnects_within_10_s_of_the_emulator_coming_back(workspace: Driver) -> None:
+    assert workspace.bot is not None and workspace.kill_emulator and workspace.start_emulator
+    sessions = workspace.bot.text().count("A new session has been established")
+    workspace.kill_emulator()
+    time.sleep(3)
+    workspace.start_emulator()
+    back = time.monotonic()
+    wait_until(lambda: workspace.bot.text().count("A new session has been established") > sessions,  # type: ignore[union-attr]
+               15, "pressbot slack to reconnect", workspace.logs)
+    reconnect_s = time.monotonic() - back
+    assert reconnect_s < 10, f"reconnected {reconnect_s:.1f} s after the emulator came back"
+    asked = workspace.say("C01GEN", f"<@{BOT_USER}> What humanitarian assistance goes to Haiti?")
+    [reply] = workspace.replies(asked)
+    assert "$15 million" in reply["text"]
+
+
+# --- HTTP mode: `pressbot serve` with the emulator posting events to /slack/events -----------
+
+
+def serve_with_emulator(local_slack: Path, tmp_path: Path, **slack_env: str) -> tuple[Driver, Process, str]:
+    """The emulator in events mode and `pressbot serve` on 127.0.0.1; returns (driver, bot, API base)."""
+    engine = build_engine(tmp_path, abstain_threshold=0.0)
+    port, api_port = free_port(), free_port()
+    base, api = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{api_port}"
+    config = CONFIG.replace("mode: socket", f"mode: events\n    requestUrl: {api}/slack/events")
+    (tmp_path / "config.yaml").write_text(config)
+    emulator = Process([str(local_slack), "--config", str(tmp_path / "config.yaml"), "--port", str(port),
+                        "--base-host", "127.0.0.1"], tmp_path / "local-slack.log", cwd=tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PRESSBOT_", "SLACK_"))}
+    env.update({"PRESSBOT_SLACK_API_URL": f"{base}/api/", "PRESSBOT_EMBEDDING_MODEL": "hash-64",
+                "PRESSBOT_ABSTAIN_THRESHOLD": "0.0", "PRESSBOT_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3"),
+                **slack_env})
+    pressbot = Path(sys.executable).with_name("pressbot")
+    bot = Process([str(pressbot), "--data-dir", str(engine.settings.data_dir), "-v", "serve", "--port",
+                   str(api_port)], tmp_path / "pressbot-serve.log", cwd=tmp_path, env=env)
+    _started.extend([bot, emulator])
+
+    def logs() -> str:
+        return f"--- local-slack ---\n{emulator.text()[-3000:]}\n--- pressbot serve ---\n{bot.text()[-5000:]}"
+
+    wait_until(lambda: httpx.get(f"{base}/_control/state", timeout=2).status_code == 200, 20, "local-slack", logs)
+    wait_until(lambda: httpx.get(f"{api}/readyz", timeout=2).status_code == 200 or bot.proc.poll() is not None,
+               90, "pressbot serve to be ready", logs)
+    assert bot.proc.poll() is None, logs()
+    return Driver(base, tmp_path, logs, bot), bot, api
+
+
+_started: list[Process] = []
+
+
+@pytest.fixture
+def stop_started() -> Iterator[None]:
+    yield
+    while _started:
+        _started.pop().stop()
+
+
+def test_http_mode_via_pressbot_serve_answers_a_mention(local_slack: Path, tmp_path: Path,
+                                                        stop_started: None) -> None:
+    driver, _, _ = serve_with_emulator(local_slack, tmp_path, SLACK_BOT_TOKEN="xoxb-test-token",
+                                       SLACK_SIGNING_SECRET="test-signing-secret")
+    asked = driver.say("C01GEN", f"<@{BOT_USER}> What humanitarian assistance goes to Haiti?")
+    [reply] = driver.replies(asked)
+    assert "$15 million" in reply["text"] and "[1]" in reply["text"]
+
+
+def test_http_mode_bot_token_without_signing_secret_is_warned_about(
+    local_slack: Path, tmp_path: Path, stop_started: None
+) -> None:
+    _, bot, api = serve_with_emulator(local_slack, tmp_path, SLACK_BOT_TOKEN="xoxb-test-token")
+    assert httpx.post(f"{api}/slack/events", json={"type": "url_verification"}, timeout=5).status_code == 404
+    assert "SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET" in bot.text()

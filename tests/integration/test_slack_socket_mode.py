@@ -5,8 +5,12 @@ client opens a new connection and carries on. Also: `pressbot slack`'s start-up 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -15,11 +19,11 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from slack_bolt.adapter.socket_mode import SocketModeHandler
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import ServerConnection, serve
 
 from bot.slack_app import create_slack_app
+from bot.slack_cli import socket_mode_handler
 from bot.slack_format import PROGRESS_TEXT
 from pressbot.engine import Engine
 from tests.integration.fake_slack import FakeSlack
@@ -105,7 +109,7 @@ def test_events_acks_disconnect_and_reconnect(engine: Engine, fake: FakeSlack, t
                             slack_api_url=fake.url)
     with SocketModeServer() as slack:
         fake.socket_url = slack.url
-        handler = SocketModeHandler(create_slack_app(settings, engine), fake.app_token)
+        handler = socket_mode_handler(create_slack_app(settings, engine), fake.app_token)
         try:
             handler.connect()
             first = slack.wait_connections(1)
@@ -188,3 +192,103 @@ def test_pressbot_slack_reports_a_refused_app_token(
     result = CliRunner().invoke(_cli(), ["--data-dir", str(data_dir), "slack"], env=env)
     assert result.exit_code == 2, result.output
     assert "SLACK_APP_TOKEN" in result.output and "invalid_auth" in result.output
+
+
+# A Socket Mode server in a process of its own, so that the test can kill -9 it (no close frame,
+# as when Slack's edge or the network goes away): it says hello on each connection, prints
+# "connected" and each message received, and sends each line read from stdin to the newest one.
+KILLABLE_SERVER = r"""
+import json, sys, threading
+from websockets.sync.server import serve
+latest = []
+def handle(ws):
+    latest.append(ws)
+    ws.send(json.dumps({"type": "hello", "num_connections": len(latest), "debug_info": {"host": "killable"},
+                        "connection_info": {"app_id": "A0APP"}}))
+    print("connected", flush=True)
+    for raw in ws:
+        print("recv " + raw, flush=True)
+server = serve(handle, "127.0.0.1", int(sys.argv[1]))
+threading.Thread(target=server.serve_forever, daemon=True).start()
+print("listening", flush=True)
+for line in sys.stdin:
+    latest[-1].send(line.strip())
+"""
+
+
+class KillableServer:
+    def __init__(self, port: int) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-c", KILLABLE_SERVER, str(port)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        assert self.next_line(10) == "listening"
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.strip())
+
+    def next_line(self, timeout: float) -> str:
+        return self.lines.get(timeout=timeout)
+
+    def wait_for(self, prefix: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self.next_line(max(0.01, deadline - time.monotonic()))
+            if line.startswith(prefix):
+                return line
+
+    def send(self, message: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(message + "\n")
+        self.proc.stdin.flush()
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):  # the reader thread may hold it
+                    pipe.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_socket_mode_reconnects_within_10_s_of_the_server_coming_back(engine: Engine, tmp_path: Path) -> None:
+    """Both halves of Slack gone (the websocket killed -9, the Web API stopped), back after 3 s."""
+    ws_port = free_port()
+    fake = FakeSlack(port=free_port()).start()
+    fake.socket_url = f"ws://127.0.0.1:{ws_port}/link/?ticket=t1&app_id=A0APP"
+    settings = settings_for(tmp_path, slack_bot_token=fake.bot_token, slack_app_token=fake.app_token,
+                            slack_api_url=fake.url)
+    server = KillableServer(ws_port)
+    handler = socket_mode_handler(create_slack_app(settings, engine), fake.app_token)
+    try:
+        handler.connect()
+        server.wait_for("connected", 10)
+        time.sleep(1.5)  # a few pings and pongs
+        server.kill()
+        fake.stop()
+        time.sleep(3)
+
+        fake.start()
+        server = KillableServer(ws_port)
+        back = time.monotonic()
+        server.wait_for("connected", 15)
+        reconnect_s = time.monotonic() - back
+        assert reconnect_s < 10, f"reconnected {reconnect_s:.1f} s after the server came back"
+
+        ev = mention(HAITI, channel="C1")
+        server.send(envelope("env-9", "events_api", event_callback(ev, "Ev9")))
+        assert json.loads(server.wait_for("recv", 5)[len("recv "):]) == {"envelope_id": "env-9"}
+        assert fake.wait_for(answered("C1", ev["ts"]))
+    finally:
+        handler.close()
+        server.kill()
+        fake.stop()

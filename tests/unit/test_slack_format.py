@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
-from bot.slack_app import ChannelPacer, question_text, require_secret
+from bot.slack_app import ChannelQueues, question_text, require_secret
 from bot.slack_dedupe import Deduper, event_keys
 from bot.slack_format import (
     BLOCK_LIMIT,
@@ -212,18 +213,32 @@ def test_deduper_forgets_after_the_ttl_and_stays_bounded() -> None:
     assert not d.first_time(["k499"])
 
 
-def test_pacer_spaces_posts_per_channel() -> None:
-    now, slept = [0.0], []
+def test_channel_queues_pace_each_channel_in_order_without_holding_the_others() -> None:
+    import threading
+    import time
 
-    def sleep(s: float) -> None:
-        slept.append(round(s, 3))
-        now[0] += s
+    sent: list[tuple[str, int, float]] = []
+    done = threading.Event()
+    queues = ChannelQueues(interval_s=0.2, senders=1)  # one sender thread: pacing must not hold it
+    t0 = time.monotonic()
 
-    pacer = ChannelPacer(1.0, clock=lambda: now[0], sleep=sleep)
-    for _ in range(3):
-        pacer.wait("C1")
-    pacer.wait("C2")  # another channel does not wait
-    assert slept == [1.0, 1.0]
+    def job(channel: str, n: int) -> Any:
+        def send() -> None:
+            sent.append((channel, n, time.monotonic() - t0))
+            if len(sent) == 5:
+                done.set()
+        return send
+
+    for n in range(4):
+        queues.post("C1", job("C1", n))
+    queues.post("D1", job("D1", 0))
+    assert done.wait(5)
+    queues.shutdown()
+    c1 = [(n, at) for ch, n, at in sent if ch == "C1"]
+    assert [n for n, _ in c1] == [0, 1, 2, 3]  # in order
+    assert all(b - a >= 0.19 for (_, a), (_, b) in zip(c1, c1[1:], strict=False))  # ~one per interval
+    [(_, _, dm_at)] = [s for s in sent if s[0] == "D1"]
+    assert dm_at < 0.1  # D1 went out at once, not behind C1's backlog
 
 
 def test_the_manifest_in_docs_asks_for_what_the_app_handles() -> None:
