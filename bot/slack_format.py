@@ -147,6 +147,8 @@ def answer_message(ans: Answer, *, answer_id: str | None = None, asked_by: str |
         used += len(head["elements"][0]["text"])
 
     lines = [source_line(c) for c in ans.citations]
+    note = _window_note(ans)
+    used += len(note)
     sources_len = min(sum(len(line) + 1 for line in lines), SECTION_LIMIT)
     body = escape(answer_text(ans)).strip() or "(empty answer)"
     if ans.abstained:
@@ -167,7 +169,7 @@ def answer_message(ans: Answer, *, answer_id: str | None = None, asked_by: str |
         header = _SOURCES_HEADER[ans.outcome]
         blocks.append(_context(header))
         used += len(header)
-        room_blocks = BLOCK_LIMIT - len(blocks) - (1 if answer_id else 0) - 1  # keep one for "and N more"
+        room_blocks = BLOCK_LIMIT - len(blocks) - (1 if answer_id else 0) - (1 if note else 0) - 1  # and "N more"
         shown, current = 0, ""
         for line in lines:
             candidate = f"{current}\n{line}" if current else line
@@ -187,9 +189,16 @@ def answer_message(ans: Answer, *, answer_id: str | None = None, asked_by: str |
             blocks.append(_section(current))
         if shown < len(lines):
             blocks.append(_context(f"…and {len(lines) - shown} more"))
+    if note:  # which dates were searched: a footer, never in front of the answer
+        blocks.append(_context(f"Searched {note}"))
     if answer_id:
         blocks.append(feedback_block(answer_id))
     return {"text": fallback_text(ans), "blocks": blocks}
+
+
+def _window_note(ans: Answer) -> str:
+    note = ans.filters.get("window_note")
+    return escape(str(note)) if note else ""
 
 
 def fallback_text(ans: Answer) -> str:
@@ -199,6 +208,8 @@ def fallback_text(ans: Answer) -> str:
         lines.append(_SOURCES_HEADER[ans.outcome].strip("*") + ":")
         for c in ans.citations:
             lines.append(f"[{c.n}] {escape(c.title)} ({_when(c)})" + (f" {c.url}" if c.url else ""))
+    if note := _window_note(ans):
+        lines.append(f"Searched {note}")
     return _shorten("\n".join(lines), FALLBACK_LIMIT)
 
 

@@ -126,7 +126,11 @@ class Answer(BaseModel):
     confidence: float = Field(default=0.0, ge=0.0, le=1.0)
     abstained: bool  # outcome != "answered"
     citations: list[Citation] = Field(default_factory=list)
-    filters: dict[str, Any] = Field(default_factory=dict)
+    filters: dict[str, Any] = Field(
+        default_factory=dict,
+        description="How the archive was searched (as_of, since/until, sources, ...). `window_note`, when a "
+        "date window applied, says which dates were searched: show it as a footer line under the answer.",
+    )
     timings_ms: dict[str, float] = Field(default_factory=dict)
 
     @model_validator(mode="after")

@@ -259,3 +259,16 @@ def test_the_manifest_in_docs_asks_for_what_the_app_handles() -> None:
     assert http["interactivity"]["request_url"].endswith("/slack/events")
     emulator = blocks[2]
     assert emulator["apps"][0]["botToken"] == "xoxb-test-token"
+
+
+def test_the_searched_window_is_a_footer_line_not_the_answers_opening() -> None:
+    ans = Answer(question="q", answer="The U.S. will provide $15 million. [1]", abstained=False,
+                 citations=[cite(1)], filters={"window_note": "Releases dated 2021-08-01 to 2021-08-31"})
+    msg = answer_message(ans, answer_id="a1")
+    texts = [b["text"]["text"] if "text" in b else b.get("elements", [{}])[0].get("text", "")
+             for b in msg["blocks"]]
+    assert texts[0].startswith("The U.S. will provide $15 million.")
+    footer = msg["blocks"][-2]  # just above the feedback buttons
+    assert footer["type"] == "context"
+    assert footer["elements"][0]["text"] == "Searched Releases dated 2021-08-01 to 2021-08-31"
+    assert msg["text"].splitlines()[-1] == "Searched Releases dated 2021-08-01 to 2021-08-31"
