@@ -52,6 +52,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.api_models import (
@@ -367,6 +368,8 @@ def _admit(request: Request, caller: str) -> None:
 def require_token(request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]) -> None:
     caller = runtime(request).auth.caller(request.headers.get("authorization"))
     if caller is None:
+        # guessing tokens costs the guesser: failures count against the address's own limit
+        _admit(request, f"auth-failures:{request.client.host if request.client else 'unknown'}")
         raise ApiProblem(401, "a valid bearer token is required: send `Authorization: Bearer <token>` with one of "
                          "the tokens in PRESSBOT_API_TOKENS", "unauthorized", {"WWW-Authenticate": "Bearer"})
     _admit(request, caller)
@@ -581,6 +584,8 @@ def create_app(
     _install_problem_handlers(app)
     _add_problem_schema(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    if settings.allowed_hosts:  # a Host header the operator did not list is answered 400
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
     app.add_middleware(MetricsMiddleware, metrics=rt.metrics)  # outermost: counts the 413s too
     gate = require_token if auth.enabled else limit_by_client
     app.include_router(_v1_router(), dependencies=[Depends(gate)])

@@ -78,6 +78,7 @@ def register(cli: click.Group, settings_of: Callable[..., Settings]) -> None:
         import uvicorn
 
         from bot.api import create_app
+        from bot.api_server import uvicorn_options
 
         settings = settings_of(ctx)
         check_binding(settings, host)
@@ -87,4 +88,5 @@ def register(cli: click.Group, settings_of: Callable[..., Settings]) -> None:
         click.echo(f"pressbot API on http://{shown}:{port} (docs: /docs); Ctrl-C stops it.", err=True)
         verbose = logging.getLogger().getEffectiveLevel() <= logging.INFO
         # log_config=None: uvicorn logs through the root logger that the CLI configured
-        uvicorn.run(app, host=host, port=port, log_config=None, access_log=verbose, timeout_graceful_shutdown=5)
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=verbose, timeout_graceful_shutdown=5,
+                    **uvicorn_options(settings))

@@ -84,6 +84,14 @@ class Settings(BaseSettings):
         default_factory=list, description="Bearer tokens accepted by the API (JSON list or comma-separated)."
     )
     api_rate_limit: int = Field(60, ge=1, description="Requests per minute per token.")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses whose X-Forwarded-For the API believes (comma-separated; none by default).",
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host headers the API answers (comma-separated, e.g. pressbot.example.org); any when empty.",
+    )
     redis_url: str | None = Field(
         None,
         description="Redis (e.g. redis://127.0.0.1:6379/0) holding the state replicas share: Slack event dedupe "
@@ -121,9 +129,9 @@ class Settings(BaseSettings):
         "INFO", description="Log level of the entry points."
     )
 
-    @field_validator("api_tokens", mode="before")
+    @field_validator("api_tokens", "trusted_proxies", "allowed_hosts", mode="before")
     @classmethod
-    def _split_tokens(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         # a JSON list or a comma-separated string, from the environment or .env
         if isinstance(value, str):
             text = value.strip()
