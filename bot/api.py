@@ -135,13 +135,31 @@ def _add_problem_schema(app: FastAPI) -> None:
 
 
 def _field_name(loc: Sequence[Any]) -> str:
-    parts = [str(p) for p in loc[1:] if isinstance(p, str)]  # drop "body" and positions in the text
+    """The API's own name of the field: "body" and positions dropped, and pydantic's names of
+    the validators a union member went through ("function-after[...]", "list[...]")."""
+    parts = [p for p in loc[1:] if isinstance(p, str) and p.isidentifier()]
     return ".".join(parts) or "body"
+
+
+# a value that may be a string or a list of them fails both branches of the union: the branch
+# its type did not pick says only "should be a valid list/string", the other says what is wrong
+_OTHER_BRANCH = {"list_type", "string_type"}
+
+
+def _relevant(errors: Sequence[Any]) -> list[Any]:
+    by_field: dict[str, list[Any]] = {}
+    for err in errors:
+        by_field.setdefault(_field_name(err.get("loc", ())), []).append(err)
+    kept = []
+    for errs in by_field.values():
+        specific = [e for e in errs if e.get("type") not in _OTHER_BRANCH]
+        kept += specific if specific and len(errs) > 1 else errs
+    return kept
 
 
 def _validation_problem(exc: RequestValidationError) -> ProblemResponse:
     errors: list[FieldError] = []
-    for err in exc.errors():
+    for err in _relevant(exc.errors()):
         message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
         if err.get("type") == "json_invalid":
             message = f"the body is not valid JSON ({err.get('ctx', {}).get('error', 'parse error')})"

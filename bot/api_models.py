@@ -7,18 +7,30 @@ request bodies, their limits, and the shapes that are the API's alone (problems,
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from pressbot.engine import MAX_QUESTION_CHARS
 from pressbot.types import Passage
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
 
 def _iso_date_text(value: Any) -> Any:
     # FastAPI validates the parsed JSON in Python mode, where pydantic would also take numbers
-    # (Unix times) as dates; the API takes only the ISO text YYYY-MM-DD
-    if value is not None and not isinstance(value, str):
+    # and digit strings (Unix times, "1700006400") as dates; the API takes only YYYY-MM-DD
+    if value is not None and not (isinstance(value, str) and _ISO_DATE.fullmatch(value)):
         raise ValueError("must be an ISO date string YYYY-MM-DD, e.g. 2024-01-22")
     return value
 
@@ -33,17 +45,20 @@ def _valid_unicode(value: Any) -> Any:
     return value
 
 
-IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_text)]
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_text), Field(json_schema_extra={"format": "date"})]
 Text = Annotated[str, BeforeValidator(_valid_unicode)]
-SourceName = Annotated[Text, Field(min_length=1, max_length=200)]
+SourceName = Annotated[str, StringConstraints(min_length=1, max_length=200), BeforeValidator(_valid_unicode)]
 
 
 class _Filters(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a misspelt filter is an error, not silently ignored
 
-    k: int | None = Field(None, ge=1, le=50, description="Releases to use (default: PRESSBOT_K).")
+    # strict: JSON true or "5" is not a count (pydantic would read them as 1 and 5)
+    k: StrictInt | None = Field(None, ge=1, le=50, description="Releases to use, 1..50 (default: PRESSBOT_K).")
     since: IsoDate | None = Field(None, description="Only releases dated on/after this day (YYYY-MM-DD).")
-    until: IsoDate | None = Field(None, description="Only releases dated on/before this day (YYYY-MM-DD).")
+    until: IsoDate | None = Field(
+        None, description="Only releases dated on/before this day (YYYY-MM-DD); not before `since`."
+    )
     as_of: IsoDate | None = Field(
         None, description="The day that relative words ('last February') refer to; default today."
     )
