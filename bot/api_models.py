@@ -7,6 +7,7 @@ request bodies, their limits, and the shapes that are the API's alone (problems,
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Annotated, Any, Literal
 
@@ -15,7 +16,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    StrictInt,
     StringConstraints,
     ValidationInfo,
     field_validator,
@@ -45,6 +45,15 @@ def _valid_unicode(value: Any) -> Any:
     return value
 
 
+def _json_integer(value: Any) -> Any:
+    # a JSON integer: 5 or 5.0 (JSON Schema counts both), never true or "5", which pydantic
+    # would read as 1 and 5
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value % 1:
+        raise ValueError("must be an integer, e.g. 5")
+    return int(value)
+
+
+K = Annotated[int, Field(ge=1, le=50), BeforeValidator(_json_integer)]
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_text), Field(json_schema_extra={"format": "date"})]
 Text = Annotated[str, BeforeValidator(_valid_unicode)]
 SourceName = Annotated[str, StringConstraints(min_length=1, max_length=200), BeforeValidator(_valid_unicode)]
@@ -53,8 +62,7 @@ SourceName = Annotated[str, StringConstraints(min_length=1, max_length=200), Bef
 class _Filters(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a misspelt filter is an error, not silently ignored
 
-    # strict: JSON true or "5" is not a count (pydantic would read them as 1 and 5)
-    k: StrictInt | None = Field(None, ge=1, le=50, description="Releases to use, 1..50 (default: PRESSBOT_K).")
+    k: K | None = Field(None, description="Releases to use, 1..50 (default: PRESSBOT_K).")
     since: IsoDate | None = Field(None, description="Only releases dated on/after this day (YYYY-MM-DD).")
     until: IsoDate | None = Field(
         None, description="Only releases dated on/before this day (YYYY-MM-DD); not before `since`."
