@@ -66,27 +66,29 @@ def check_field_map(field_map: dict[str, str] | None) -> dict[str, str]:
     return field_map
 
 
-def _lookup(record: dict[str, Any], dotted: str) -> Any:
+_ABSENT = object()
+
+
+def _find(record: dict[str, Any], dotted: str) -> Any:
+    """The value at a key or a dotted path ("meta.date"), or _ABSENT."""
     if dotted in record:
         return record[dotted]
     value: Any = record
     for part in dotted.split("."):
         if not isinstance(value, dict) or part not in value:
-            return None
+            return _ABSENT
         value = value[part]
     return value
 
 
+def _lookup(record: dict[str, Any], dotted: str) -> Any:
+    value = _find(record, dotted)
+    return None if value is _ABSENT else value
+
+
 def _has(record: dict[str, Any], dotted: str) -> bool:
     """Does the record have this key (a null value counts: the key is spelled right)?"""
-    if dotted in record:
-        return True
-    value: Any = record
-    for part in dotted.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return False
-        value = value[part]
-    return True
+    return _find(record, dotted) is not _ABSENT
 
 
 FIELD_MAP_PROBE = 50  # records that may all lack a mapped key before the map is called wrong

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from bot.api_server import IDLE_TIMEOUT_S, MAX_HEADER_BYTES
+from tests.integration.test_api_server import Server
 
 ROOT = Path(__file__).resolve().parents[2]
 PRESSBOT = str(Path(sys.executable).with_name("pressbot"))
@@ -38,42 +39,21 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "data"
 
 
-class Serve:
-    def __init__(self, data: Path, log: Path, **env: str) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        with log.open("w") as err:
-            self.proc = subprocess.Popen([PRESSBOT, "-v", "--data-dir", str(data), "serve", "--port", str(self.port)],
-                                         env=_env(PRESSBOT_API_TOKENS=TOKEN, **env), stdout=subprocess.DEVNULL,
-                                         stderr=err, cwd=ROOT)
-        deadline = time.monotonic() + 90
-        while True:
-            assert self.proc.poll() is None, log.read_text()
-            try:
-                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
-
-    def stop(self) -> str:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
-        return self.log.read_text()
+def Serve(data: Path, log: Path, **env: str) -> Server:  # noqa: N802 - reads as the class it makes
+    """A ready `pressbot -v serve` (the access log on) over the hash-model index, with a token."""
+    srv = Server(data, log, cli_args=("-v",), PRESSBOT_API_TOKENS=TOKEN, PRESSBOT_EMBEDDING_MODEL="hash-64", **env)
+    srv.wait("/readyz")
+    return srv
 
 
 @pytest.fixture(scope="module")
-def server(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
+def server(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv = Serve(data_dir, tmp_path_factory.mktemp("log") / "serve.log", PRESSBOT_API_RATE_LIMIT="3")
     yield srv
     srv.stop()
 
 
-def test_oversized_headers_get_431_and_other_clients_are_served(server: Serve) -> None:
+def test_oversized_headers_get_431_and_other_clients_are_served(server: Server) -> None:
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as big:
         big.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (MAX_HEADER_BYTES * 4))
         started = time.monotonic()
@@ -84,14 +64,14 @@ def test_oversized_headers_get_431_and_other_clients_are_served(server: Serve) -
     assert httpx.get(server.url + "/healthz", headers={"X-Small": "a" * 4000}).status_code == 200
 
 
-def test_a_connection_that_sends_nothing_is_closed(server: Serve) -> None:
+def test_a_connection_that_sends_nothing_is_closed(server: Server) -> None:
     with socket.create_connection(("127.0.0.1", server.port), timeout=IDLE_TIMEOUT_S + 10) as idle:
         started = time.monotonic()
         assert idle.recv(10) == b""  # closed by the server
         assert time.monotonic() - started <= IDLE_TIMEOUT_S + 3
 
 
-def test_failed_token_attempts_are_limited_per_address_whatever_x_forwarded_for_says(server: Serve) -> None:
+def test_failed_token_attempts_are_limited_per_address_whatever_x_forwarded_for_says(server: Server) -> None:
     codes = [httpx.post(server.url + "/v1/search", json={"question": "border"}, timeout=10,
                         headers={"Authorization": "Bearer wrong", "X-Forwarded-For": f"10.0.0.{i}"}).status_code
              for i in range(5)]

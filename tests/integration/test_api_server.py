@@ -45,13 +45,15 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, data: Path, log: Path, *args: str, **env: str) -> None:
+    """`pressbot [cli_args] serve --port N [args]` with `env`, its stderr in `log`."""
+
+    def __init__(self, data: Path, log: Path, *args: str, cli_args: tuple[str, ...] = (), **env: str) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         with log.open("w") as stderr:  # the child keeps its own copy of the file
             self.proc = subprocess.Popen(
-                [PRESSBOT, "--data-dir", str(data), "serve", "--port", str(self.port), *args],
+                [PRESSBOT, *cli_args, "--data-dir", str(data), "serve", "--port", str(self.port), *args],
                 env=_env(**env), stdout=subprocess.DEVNULL, stderr=stderr, cwd=ROOT,
             )
 
