@@ -229,7 +229,7 @@ class Engine:
                 outcome = "not_found"
                 text, citations = _abstention(passages)
         if f.has_window:  # a note about the search, not a fact: the faces show it as a footer
-            report["window_note"] = _window_text(f)
+            report["window_note"] = _window_text(f) + _outside_archive(f, self.index.lexical().date_range())
         timings["total"] = (time.perf_counter() - t0) * 1e3
         ans = Answer(
             question=question,
@@ -310,6 +310,17 @@ def _window_text(f: Filters) -> str:
         return f"Releases dated from {f.since.isoformat()}"
     if f.until:
         return f"Releases dated until {f.until.isoformat()}"
+    return ""
+
+
+def _outside_archive(f: Filters, covered: tuple[dt.date, dt.date] | None) -> str:
+    """Said when the window asked lies wholly outside the archive's dates: no release can be from
+    then, and the reader should know it is the archive's limit, not the news'."""
+    if covered is None:
+        return ""
+    first, last = covered
+    if (f.since and f.since > last) or (f.until and f.until < first):
+        return f"; the archive covers {first.isoformat()} to {last.isoformat()}"
     return ""
 
 

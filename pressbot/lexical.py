@@ -13,6 +13,7 @@ The copy kept on disk, and how it follows Chroma (the one source of truth), is i
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -282,6 +283,13 @@ class LexicalIndex:
         scores = self.bm25.scores  # type: ignore[union-attr]
         return np.asarray(scores["indices"][scores["indptr"][col] : scores["indptr"][col + 1]])
 
+    def date_range(self) -> tuple[dt.date, dt.date] | None:
+        """The first and last publication dates of the chunks held; None when none is dated."""
+        dated = self.date_ord[self.date_ord > 0]
+        if not len(dated):
+            return None
+        return _from_ord(int(dated.min())), _from_ord(int(dated.max()))
+
     def row_of(self, chunk_id: str) -> int:
         """The row of a chunk id, -1 if absent."""
         if self._row is None:
@@ -339,3 +347,8 @@ class LexicalIndex:
         if language:
             m &= self.language == language
         return m
+
+
+def _from_ord(value: int) -> dt.date:
+    """A date from its `date_ord` form (YYYYMMDD as an integer, see `Chunk.metadata`)."""
+    return dt.date(value // 10000, value // 100 % 100, value % 100)

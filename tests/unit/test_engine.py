@@ -211,3 +211,15 @@ def test_a_confident_draft_is_answered_and_nothing_retrieved_is_not_found(engine
     # nothing retrieved: nothing to quote, whatever the decider says
     empty = engine.answer("Which countries receive the $180 million program?", source="no-such-source")
     assert empty.outcome == "not_found" and empty.citations == []
+
+
+def test_a_window_outside_the_archive_says_what_the_archive_covers(engine) -> None:
+    # the sample releases are dated 2021-04-22 .. 2022-06-15 (and one undated)
+    before = engine.answer("How much aid did the United States give Haiti in June 2019?", as_of="2026-01-01")
+    assert before.filters["window_note"].endswith("; the archive covers 2021-04-22 to 2022-06-15")
+    after = engine.answer("What was announced about Ukraine in 2030?", as_of="2031-01-01")
+    assert after.filters["window_note"].endswith("; the archive covers 2021-04-22 to 2022-06-15")
+    inside = engine.answer("How much aid did the United States give Haiti in August 2021?", as_of="2026-01-01")
+    assert "the archive covers" not in inside.filters["window_note"]
+    undated = engine.answer("How much aid did the United States give Haiti?")
+    assert "window_note" not in undated.filters
