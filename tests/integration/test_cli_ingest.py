@@ -15,8 +15,8 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 
 from bot.cli import _settings, cli
+from evals.hash_embeddings import HashEmbeddings
 from ingest.cli import register
-from pressbot.embeddings import HashEmbeddings
 from pressbot.runtime import open_index
 from tests.support import settings_for
 

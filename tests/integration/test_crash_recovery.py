@@ -20,8 +20,8 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import _settings, cli
+from evals.hash_embeddings import HashEmbeddings
 from ingest.cli import register
-from pressbot.embeddings import HashEmbeddings
 from pressbot.runtime import open_index
 from tests.support import settings_for
 

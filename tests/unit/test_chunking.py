@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from evals.hash_embeddings import HashEmbeddings
 from ingest.chunking import MAX_WORD_CHARS, Chunker
 from ingest.sources import Skip, open_source
 from pressbot.config import Settings
-from pressbot.embeddings import HashEmbeddings, PressbotEmbeddings, SentenceTransformerEmbeddings
+from pressbot.embeddings import PressbotEmbeddings, SentenceTransformerEmbeddings
 from pressbot.sentences import split_sentences
 from pressbot.types import Chunk, Release, sentences_at
 

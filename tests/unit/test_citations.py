@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from evals.hash_embeddings import HashEmbeddings
 from pressbot.citations import check_answer, checkable, facts_of, supports
-from pressbot.embeddings import HashEmbeddings
 from pressbot.types import Passage
 from tests.support import SEED_TEXT, sample_releases
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from evals.hash_embeddings import HashEmbeddings
 from pressbot.asked import role_terms, states_role
-from pressbot.embeddings import HashEmbeddings
 from pressbot.extractive import ScoredSentence, score_sentences, select_sentences
 from pressbot.search import SearchResult
 from pressbot.types import Passage, sentences_at

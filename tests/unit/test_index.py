@@ -9,10 +9,10 @@ import time
 import numpy as np
 import pytest
 
+from evals.hash_embeddings import HashEmbeddings
 from ingest.chunking import Chunker
 from ingest.indexer import Indexer
 from pressbot import lexical_store
-from pressbot.embeddings import HashEmbeddings
 from pressbot.errors import IndexEmptyError, ModelMismatchError
 from pressbot.index_repair import repair
 from pressbot.index_stats import index_stats

@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from evals.hash_embeddings import HashEmbeddings
 from ingest.chunking import Chunker
 from ingest.indexer import Indexer, IngestSummary
 from ingest.prune import PruneLimit
 from ingest.sources import Skip
 from pressbot.config import Settings
-from pressbot.embeddings import HashEmbeddings
 from pressbot.engine import Engine
 from pressbot.index import Index
 from pressbot.index_stats import index_stats
@@ -277,8 +277,8 @@ def test_search_works_with_the_lexical_directory_deleted(archive: Archive) -> No
 
 
 def test_a_chunk_vector_is_the_mean_of_its_sentences_and_its_header(archive: Archive) -> None:
+    from evals.hash_embeddings import HashEmbeddings
     from ingest.chunking import context_header
-    from pressbot.embeddings import HashEmbeddings
     from pressbot.types import sentences_at
 
     rel = release("long", "Trade policy", long_text("zucchini", 20), "2024-03-01")

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pressbot.embeddings import HashEmbeddings
+from evals.hash_embeddings import HashEmbeddings
 from pressbot.engine import Engine
 from pressbot.runtime import open_index
 from pressbot.sentence_vectors import SentenceVectorStore, VectorCache

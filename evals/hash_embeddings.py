@@ -1,4 +1,6 @@
-"""A deterministic, model-free stand-in with the same interface (tests, the large search benchmark)."""
+"""A deterministic, model-free stand-in with the embedders' interface: the cheap vectors of the
+large search benchmark (evals/bench_corpus.py) and of the tests. No setting selects it: the
+tests install it for `PRESSBOT_EMBEDDING_MODEL=hash-N` themselves (tests/model_free.py)."""
 
 from __future__ import annotations
 
