@@ -387,14 +387,19 @@ def require_token(request: Request, _: Annotated[HTTPAuthorizationCredentials | 
     caller = runtime(request).auth.caller(request.headers.get("authorization"))
     if caller is None:
         # guessing tokens costs the guesser: failures count against the address's own limit
-        _admit(request, f"auth-failures:{request.client.host if request.client else 'unknown'}")
+        _admit(request, f"auth-failures:{_client_address(request)}")
         raise ApiProblem(401, "a valid bearer token is required: send `Authorization: Bearer <token>` with one of "
                          "the tokens in PRESSBOT_API_TOKENS", "unauthorized", {"WWW-Authenticate": "Bearer"})
     _admit(request, caller)
 
 
+def _client_address(request: Request) -> str:
+    # the peer, or the client a trusted proxy names (uvicorn's proxy headers, see bot/api_server.py)
+    return request.client.host if request.client else "unknown"
+
+
 def limit_by_client(request: Request) -> None:
-    _admit(request, f"ip:{request.client.host if request.client else 'unknown'}")
+    _admit(request, f"ip:{_client_address(request)}")
 
 
 # --- routes --------------------------------------------------------------------------------

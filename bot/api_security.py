@@ -118,7 +118,6 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate * 1000) + 1000)
 return tostring(wait)
 """
-KEY_PREFIX = "pressbot:rate:"
 
 
 class SharedRateLimiter(RateLimiter):
@@ -132,7 +131,7 @@ class SharedRateLimiter(RateLimiter):
 
     def acquire(self, caller: str) -> float | None:
         def take(client: redis.Redis) -> float:
-            reply = self._script(keys=[f"{KEY_PREFIX}{caller}"], args=[self.capacity, self.rate], client=client)
+            reply = self._script(keys=[self.shared.key("rate", caller)], args=[self.capacity, self.rate], client=client)
             return float(reply)
 
         wait = self.shared.run(take)

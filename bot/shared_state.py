@@ -30,7 +30,7 @@ except ImportError:  # pragma: no cover - the api and slack extras install it
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-KEY_PREFIX = "pressbot:"
+KEY_PREFIX = "pressbot:"  # every key pressbot writes: one namespace in a shared Redis
 RISKS = ("until it is back, a Slack retry or the message twin of a mention that reaches another replica "
          "may be answered twice, and each replica grants its own API rate limit")
 
@@ -59,6 +59,10 @@ class SharedState:
         self._lock = threading.Lock()
         self._down_until: float | None = None  # set while Redis is considered unreachable
         self._warned = False
+
+    def key(self, kind: str, name: str) -> str:
+        """The Redis key of `name` in `kind` ("rate", "dedupe"): all under one namespace."""
+        return f"{KEY_PREFIX}{kind}:{name}"
 
     @property
     def available(self) -> bool:

@@ -57,7 +57,6 @@ class Deduper:
         return len(self._seen)
 
 
-KEY_PREFIX = "pressbot:dedupe:"
 
 
 class SharedDeduper(Deduper):
@@ -82,7 +81,7 @@ class SharedDeduper(Deduper):
         def claim(client: redis.Redis) -> list[Any]:
             with client.pipeline(transaction=True) as pipe:
                 for key in present:
-                    pipe.set(f"{KEY_PREFIX}{key}", "1", nx=True, ex=ttl)
+                    pipe.set(self.shared.key("dedupe", key), "1", nx=True, ex=ttl)
                 return pipe.execute()
 
         claimed = self.shared.run(claim)

@@ -132,19 +132,21 @@ class _ChromaLease(WriterLock):
         self.collection.upsert(ids=[_LEASE_ID], metadatas=[claim], embeddings=np.ones((1, 1), dtype=np.float32))
         self._renewed = time.monotonic()
 
+    def _is_mine(self, held: dict[str, Any] | None) -> bool:
+        return held is not None and held.get("token") == self.me["token"]
+
     def _still_ours(self) -> bool:
-        held = self._current()
-        return bool(held) and held.get("token") == self.me["token"]  # type: ignore[union-attr]
+        return self._is_mine(self._current())
 
     def _claim(self) -> dict[str, Any] | None:
         """None when the lease is ours now, else its live holder."""
         held = self._current()
-        if held and held.get("token") != self.me["token"] and float(held.get("expires", 0)) > time.time():
+        if held and not self._is_mine(held) and float(held.get("expires", 0)) > time.time():
             return held
         self._write()
         time.sleep(_SETTLE_S)
         held = self._current()
-        return None if held and held.get("token") == self.me["token"] else held
+        return None if self._is_mine(held) else held
 
     def acquire(self, wait_s: float, on_wait: Callable[[str], None]) -> None:
         deadline = time.monotonic() + wait_s
@@ -187,8 +189,7 @@ class _ChromaLease(WriterLock):
         if self._beat is not None:
             self._beat.join(timeout=5)
         try:
-            held = self._current()
-            if held and held.get("token") == self.me["token"]:
+            if self._still_ours():
                 self.collection.delete(ids=[_LEASE_ID])
         except Exception:  # unreachable server: the lease expires on its own
             pass

@@ -195,15 +195,15 @@ class Engine:
             confidence = kept / (kept + len(checked.dropped)) if kept else 0.0
         else:
             idf = self.index.lexical().idf
+            period, focus_terms = _period(f), _focus_terms(f)
             scored = score_sentences(
-                query, passages, self.index.embedder, query_vector=qvec, cache=cache, focus_terms=_focus_terms(f),
-                period=_period(f), idf=idf,
+                query, passages, self.index.embedder, query_vector=qvec, cache=cache, focus_terms=focus_terms,
+                period=period, idf=idf,
             )
             chosen = select_sentences(scored)
-            period = _period(f)
             signals = signals_of(
                 query, scored, chosen, passages, idf,
-                (lambda s: states_period(s, _focus_terms(f), period)) if period else None,
+                (lambda s: states_period(s, focus_terms, period)) if period else None,
             )
             decision = self.decider.decide(signals)
             best = chosen[0] if chosen else None

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -107,13 +108,17 @@ class ReleaseRecord:
             "text": self.text,
         }
 
-
     def matches(self, release: Release) -> bool:
         """Whether this record stores `release` as it is now: its text and every field of it
         that is stored (a changed date or URL is a change, as much as a changed text)."""
         return (self.content_hash, self.title, self.date, self.url or None, self.source, self.language) == (
             release.content_hash, release.title, release.date, release.url or None, release.source, release.language
         )
+
+
+def _collection_names(client: ClientAPI) -> set[str]:
+    # Chroma's list_collections gives names or Collection objects, by version
+    return {c if isinstance(c, str) else c.name for c in client.list_collections()}
 
 
 def _record(rid: str, meta: Mapping[str, Any], text: str | None) -> ReleaseRecord:
@@ -156,16 +161,14 @@ class Index:
     @staticmethod
     def require(client: ClientAPI, settings: Settings) -> None:
         """Raise IndexEmptyError unless the index exists (cheap: callers check before loading a model)."""
-        names = {c if isinstance(c, str) else c.name for c in client.list_collections()}
-        if settings.collection not in names:
+        if settings.collection not in _collection_names(client):
             raise IndexEmptyError(
                 f"no index named {settings.collection!r} at {settings.chroma_url or settings.chroma_path}; "
                 "run `pressbot ingest PATH` first (or `make demo` for the sample archive)"
             )
 
     def open(self, *, create: bool = False) -> Index:
-        names = {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
-        if self.name not in names:
+        if self.name not in _collection_names(self.client):
             if not create:
                 Index.require(self.client, self.settings)
             self._chunks = self.client.create_collection(
@@ -417,11 +420,7 @@ class Index:
         """{source name: releases stored from it}; needs no `open()`, so a rebuild can ask before
         it drops an index built with another model."""
         if self._releases is None:
-            names = {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
-            if self.name + "__releases" not in names:
+            if self.name + "__releases" not in _collection_names(self.client):
                 return {}
             self._releases = self.client.get_collection(self.name + "__releases", embedding_function=None)
-        counts: dict[str, int] = {}
-        for r in self.iter_releases():
-            counts[r.source] = counts.get(r.source, 0) + 1
-        return counts
+        return dict(Counter(r.source for r in self.iter_releases()))

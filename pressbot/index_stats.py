@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from pressbot.index import Index
 
 
 def index_stats(index: Index) -> dict[str, Any]:
-    dates = [r.date for r in index.iter_releases() if r.date]
-    sources = index.sources()
-    n_releases = sum(sources.values())
+    records = list(index.iter_releases())  # one scan of the release records (they are read whole)
+    dates = [r.date for r in records if r.date]
+    sources = dict(Counter(r.source for r in records))
+    n_releases = len(records)
     meta = index.meta()
     return {
         "releases": n_releases,
