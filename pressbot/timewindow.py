@@ -54,7 +54,10 @@ Choices (documented because they are judgement calls):
   21-last day. Parts of a year: early = Jan-Apr, mid = May-Aug, late/end = Sep-Dec.
   Quarters, halves (H1/H2) and seasons with a year (spring = Mar-May, summer = Jun-Aug,
   fall/autumn = Sep-Nov; northern-hemisphere meteorological seasons) are supported; winter
-  is not (it straddles two years and "winter 2022" is ambiguous). Decades: "the 1990s".
+  with a year is not (it straddles two years and "winter 2022" is ambiguous). A season without
+  a year, like a month, is the latest one begun on or before `as_of` ("this summer", "(in) the
+  fall", "este verano"; winter = Dec-Feb); "last summer" / "el verano pasado" is the latest one
+  ended before `as_of`. Decades: "the 1990s".
 * Vague words ("recently", "lately", "the last few weeks") and the future ("next month") give
   None. Numeric dates other than ISO (2024-01-22, 2024/01/22) are not read: 01/02/2024 is
   ambiguous between US and European order.
@@ -377,12 +380,31 @@ def _r_half(m: re.Match[str], as_of: datetime.date, hint: int | None) -> _Span:
 
 
 _SEASONS = {"spring": 3, "primavera": 3, "summer": 6, "verano": 6, "fall": 9, "autumn": 9,
-            "otoño": 9, "otono": 9}
+            "otoño": 9, "otono": 9, "winter": 12, "invierno": 12}
+_SEASON_WORD = r"(?P<s>spring|summer|fall|autumn|winter|primavera|verano|oto[ñn]o|invierno)"
 
 
 def _r_season(m: re.Match[str], as_of: datetime.date, hint: int | None) -> _Span:
     first, year = _SEASONS[m.group("s").lower()], _known_year(m, as_of)
     return _Span(datetime.date(year, first, 1), _month_span(year, first + 2)[1])
+
+
+def _season_at(first: int, year: int) -> tuple[datetime.date, datetime.date]:
+    """The season of three months starting in month `first` of `year` (winter runs into the next year)."""
+    last = first + 2
+    return datetime.date(year, first, 1), _month_span(year + (last - 1) // 12, (last - 1) % 12 + 1)[1]
+
+
+def _r_season_bare(m: re.Match[str], as_of: datetime.date, hint: int | None) -> _Span:
+    """this summer, (in) the fall, este verano: the latest begun on or before as_of; last
+    summer, el verano pasado: the latest ended before as_of."""
+    first = _SEASONS[m.group("s").lower()]
+    year = hint if hint is not None else as_of.year if first <= as_of.month else as_of.year - 1
+    start, end = _season_at(first, year)
+    if _g(m, "slast") or _g(m, "spas"):
+        while end >= as_of:
+            start, end = _season_at(first, start.year - 1)
+    return _Span(start, min(end, as_of) if start <= as_of <= end else end)
 
 
 def _r_decade(m: re.Match[str], as_of: datetime.date, hint: int | None) -> _Span:
@@ -495,6 +517,10 @@ _POINTS: list[tuple[str, _Resolver, bool]] = [
     # spring 2022, the summer of 2022, el verano de 2022
     (rf"(?:the\s+|el\s+)?(?P<s>spring|summer|fall|autumn|primavera|verano|oto[ñn]o)\s+{_OF}"
      rf"{_YEAR_REF}", _r_season, True),
+    # this summer, last fall, this past winter, este verano, el verano pasado
+    (rf"(?:(?P<sthis>this|este)\s+(?!past\b)|(?P<slast>this\s+past|last|past)\s+)(?:the\s+)?{_SEASON_WORD}\b",
+     _r_season_bare, True),
+    (rf"(?:el\s+)?{_SEASON_WORD}\s+(?P<spas>pasado)\b", _r_season_bare, True),
     # the 1990s
     (r"(?:the\s+)?(?P<dec>(?:19|20)\d0)'?s\b", _r_decade, True),
     # June 2021, Jun. 2021, June of 2021, junio de 2021, June last year
@@ -528,6 +554,8 @@ _POINTS: list[tuple[str, _Resolver, bool]] = [
     (rf"(?P<mon>{_MONTH_FULL})\s+{_DAY}", _r_day_bare, False),
     # (in) May
     (rf"(?P<mon>{_MONTH_FULL})", _r_month_bare, False),
+    # (in) the summer, (en) verano
+    (rf"(?:the\s+|el\s+)?{_SEASON_WORD}\b", _r_season_bare, False),
     # (in) fiscal year 2024, (in) FY2024, (of) FY 24 -- but not "the FY2023 budget"
     (r"(?:fiscal\s+year|fiscal|FY)\s*(?P<fy>(?:19|20)\d\d|\d\d)(?![\w%]|[.,]\d)", _r_fiscal, False),
     # (in) 2023, (in) the year 2023, (en) el año 2023 -- but not a count: "of 2000 villages"

@@ -135,6 +135,15 @@ CASES = [
     ("the second half of 2022", MAR_10_2025, D(2022, 7, 1), D(2022, 12, 31),
      "the second half of 2022"),
     ("in spring 2022", MAR_10_2025, D(2022, 3, 1), D(2022, 5, 31), "in spring 2022"),
+    # a season without a year: the latest begun on or before as_of; "last": the latest ended
+    ("What was announced in the fall?", FEB_20_2025, D(2024, 9, 1), D(2024, 11, 30), "in the fall"),
+    ("How many crossings this winter?", JAN_15_2025, D(2024, 12, 1), JAN_15_2025, "this winter"),
+    ("What did they say in the spring?", MAR_10_2025, D(2025, 3, 1), MAR_10_2025, "in the spring"),
+    ("What was announced last summer?", MAR_10_2025, D(2024, 6, 1), D(2024, 8, 31), "last summer"),
+    ("What changed last winter?", MAR_10_2025, D(2024, 12, 1), D(2025, 2, 28), "last winter"),
+    ("¿Qué se anunció el verano pasado?", MAR_10_2025, D(2024, 6, 1), D(2024, 8, 31),
+     "el verano pasado"),
+    ("¿Qué se anunció en invierno?", MAR_10_2025, D(2024, 12, 1), D(2025, 2, 28), "en invierno"),
     # --- Spanish ---
     ("¿Qué anunció la Casa Blanca en junio de 2021?", MAR_10_2025, D(2021, 6, 1),
      D(2021, 6, 30), "en junio de 2021"),
@@ -185,6 +194,8 @@ NEGATIVES = [
     "in the last few weeks",
     "What was announced on February 30, 2024?",
     "Who spoke with President Macron?",
+    "What did FEMA do about the winter storm?",
+    "the Summer Olympics team",
     "",
 ]
 
