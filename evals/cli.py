@@ -41,6 +41,16 @@ def register(cli: click.Group, settings_of: Callable[..., Settings]) -> None:
     @click.option("--limit", type=int, help="Only the first N questions (quick runs).")
     @click.option("--unseal", is_flag=True,
                   help="Write each question's answer for a held-out set (heldout*.jsonl) too: it is a dev set then.")
+    @click.option(
+        "--ablate",
+        "ablate_rules",
+        is_flag=False,
+        flag_value="all",
+        default=None,
+        metavar="[RULE,...]",
+        help="Run each golden set with each answerer rule off in turn (or only the rules named), "
+        "and report what each earns (ablation.md in --out).",
+    )
     @click.pass_context
     def eval_cmd(
         ctx: click.Context,
@@ -54,6 +64,7 @@ def register(cli: click.Group, settings_of: Callable[..., Settings]) -> None:
         no_baseline: bool,
         limit: int | None,
         unseal: bool,
+        ablate_rules: str | None,
     ) -> None:
         """Run a golden question set through the same engine as Slack and the API, beside the baseline.
 
@@ -63,6 +74,7 @@ def register(cli: click.Group, settings_of: Callable[..., Settings]) -> None:
           pressbot eval --golden mine.jsonl --k 8 --out report/
           pressbot eval --check                           # validate the golden file against the index
           pressbot eval --gate                            # CI: fail when a metric misses evals/thresholds.toml
+          pressbot eval --golden a.jsonl --golden b.jsonl --ablate   # what each rule earns, per set
         """
         from evals import runner
         from evals.golden import load_golden
@@ -86,6 +98,16 @@ def register(cli: click.Group, settings_of: Callable[..., Settings]) -> None:
             as_of_d = dt.date.fromisoformat(as_of) if as_of else None
         except ValueError:
             raise QueryError(f"--as-of {as_of!r} is not an ISO date (YYYY-MM-DD)") from None
+        if ablate_rules is not None:
+            from evals import ablate
+            from pressbot.rules import RULES, rules_off
+
+            rules = list(RULES) if ablate_rules == "all" else sorted(rules_off(ablate_rules.split(",")))
+            sets = {p.stem: load_golden(p)[:limit] for p in (list(golden) or [DEFAULT_GOLDEN])}
+            figures = ablate.ablate(engine, sets, rules, k=k, as_of=as_of_d)
+            click.echo(ablate.table(figures))
+            click.echo("wrote " + ", ".join(str(p) for p in ablate.write(figures, out)))
+            return
         floors: dict[str, float] = {}
         if gate:  # told before the run, not after it
             files = list(golden) or [DEFAULT_GOLDEN]

@@ -297,18 +297,27 @@ class Asked:
     focus_re: re.Pattern[str] | None
 
     @classmethod
-    def of(cls, question: str, focus_re: re.Pattern[str] | None, period: tuple[dt.date, dt.date] | None) -> Asked:
+    def of(
+        cls,
+        question: str,
+        focus_re: re.Pattern[str] | None,
+        period: tuple[dt.date, dt.date] | None,
+        off: AbstractSet[str] = frozenset(),
+    ) -> Asked:
+        """What the question asks; `off` names rules (pressbot/rules.py) left out, for ablations."""
         # the first part's kind: "What percentage drop ..., and how many people ...?" asks first for
         # a share (the engine looks for each later part's answer on its own)
-        kind = answer_kind(question_parts(question)[0])
+        kind = answer_kind(question if "parts" in off else question_parts(question)[0])
+        if f"kind:{kind}" in off:
+            kind = None
         return cls(
             kind,
-            frozenset(number_values(question)),
-            frozenset(named_numbers(question)),
-            counted_terms(question) if kind == "count" else frozenset(),
-            role_terms(question),
-            countries(question),
-            period,
+            frozenset() if "given" in off else frozenset(number_values(question)),
+            frozenset() if "named" in off else frozenset(named_numbers(question)),
+            counted_terms(question) if kind == "count" and "counted" not in off else frozenset(),
+            () if "role" in off else role_terms(question),
+            frozenset() if "places" in off else countries(question),
+            None if "period" in off else period,
             focus_re,
         )
 

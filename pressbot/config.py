@@ -78,6 +78,10 @@ class Settings(BaseSettings):
         "threshold",
         description="What decides to answer: the evidence threshold, or the fitted model (outcome_model.json).",
     )
+    rules_off: Annotated[frozenset[str], NoDecode] = Field(
+        default_factory=frozenset,
+        description="Answerer rules switched off (comma-separated names from pressbot/rules.py), for ablations.",
+    )
 
     # --- API ---------------------------------------------------------------------------
     api_tokens: Annotated[list[SecretStr], NoDecode] = Field(
@@ -141,6 +145,17 @@ class Settings(BaseSettings):
                 return json.loads(text)
             return [t.strip() for t in text.split(",") if t.strip()]
         return value
+
+    @field_validator("rules_off", mode="before")
+    @classmethod
+    def _known_rules(cls, value: object) -> frozenset[str]:
+        from pressbot.rules import rules_off
+
+        names = value.split(",") if isinstance(value, str) else [str(v) for v in value or ()]  # type: ignore[attr-defined]
+        try:
+            return rules_off(names)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("redis_url")
     @classmethod

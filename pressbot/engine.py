@@ -99,7 +99,8 @@ class Engine:
         focus: tuple[dt.date | None, dt.date | None] | None = None
         dates_source = False
         report: dict[str, Any] = {"as_of": as_of_d.isoformat()}
-        if since_d is None and until_d is None:
+        off = self.settings.rules_off
+        if since_d is None and until_d is None and "window" not in off:
             from pressbot.timewindow import parse_time_window, strip_time_expression
 
             window = parse_time_window(question, as_of_d)
@@ -111,7 +112,7 @@ class Engine:
                 dates_source = window.dates_source
         sources = [source] if isinstance(source, str) else list(source or [])
         f = Filters(since=since_d, until=until_d, sources=sources, language=language)
-        if focus is not None and since_d and until_d:
+        if focus is not None and since_d and until_d and "lag" not in off:
             # "how many crossings in March?" is answered by a release of April: a closed window
             # taken from the question also searches the reporting lag after it (as long as the
             # window, 7..366 days); releases inside the window as asked get a ranking nudge
@@ -195,12 +196,14 @@ class Engine:
             confidence = kept / (kept + len(checked.dropped)) if kept else 0.0
         else:
             idf = self.index.lexical().idf
-            period, focus_terms = _period(f), _focus_terms(f)
+            off = self.settings.rules_off
+            period = None if "period" in off else _period(f)
+            focus_terms = [] if "focus" in off else _focus_terms(f)
             scored = score_sentences(
                 query, passages, self.index.embedder, query_vector=qvec, cache=cache, focus_terms=focus_terms,
-                period=period, idf=idf,
+                period=period, idf=idf, off=off,
             )
-            chosen = select_sentences(scored)
+            chosen = select_sentences(scored, off=off)
             signals = signals_of(
                 query, scored, chosen, passages, idf,
                 (lambda s: states_period(s, focus_terms, period)) if period else None,
@@ -209,7 +212,8 @@ class Engine:
             best = chosen[0] if chosen else None
             text, citations = "", []
             if decision.answer:
-                chosen += self._other_parts(query, passages, chosen, cache, f, idf)
+                if "parts" not in off:
+                    chosen += self._other_parts(query, passages, chosen, cache, focus_terms, period, idf)
                 # a paragraph break between quotes: a quoted heading without a full stop must not run
                 # into the next quote when the check splits the draft into sentences
                 draft = "\n\n".join(
@@ -256,7 +260,13 @@ class Engine:
         yield ans, passages
 
     def _other_parts(
-        self, query: str, passages: list[Passage], chosen: list[ScoredSentence], cache: VectorCache, f: Filters,
+        self,
+        query: str,
+        passages: list[Passage],
+        chosen: list[ScoredSentence],
+        cache: VectorCache,
+        focus_terms: list[str],
+        period: tuple[dt.date, dt.date] | None,
         idf: Any,
     ) -> list[ScoredSentence]:
         """For "How much ..., and how many ...?": the best sentence for each later part that the
@@ -269,8 +279,8 @@ class Engine:
             if not own or own <= {t for s in chosen + extra for t in s.covers}:
                 continue
             scored = score_sentences(
-                f"{part} {parts[0]}", passages, self.index.embedder, cache=cache, focus_terms=_focus_terms(f),
-                period=_period(f), idf=idf,
+                f"{part} {parts[0]}", passages, self.index.embedder, cache=cache, focus_terms=focus_terms,
+                period=period, idf=idf, off=self.settings.rules_off,
             )
             taken = {s.text for s in chosen + extra}
             for s in scored:

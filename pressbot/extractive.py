@@ -26,6 +26,7 @@ import datetime as dt
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,6 +83,7 @@ def score_sentences(
     focus_terms: list[str] | None = None,
     period: tuple[dt.date, dt.date] | None = None,
     idf: Callable[[str], float] | None = None,
+    off: AbstractSet[str] = frozenset(),
 ) -> list[ScoredSentence]:
     """Every sentence of the passages, scored for the question, best first. `focus_terms` name
     the period asked ("2022", "June"); `period` is that period's dates: a figure asked for a
@@ -98,7 +100,7 @@ def score_sentences(
             if len(URL.sub("", s).strip()) >= MIN_SENTENCE_CHARS and s not in seen:
                 seen.add(s)
                 sentences.append((s, p))
-                if s.rstrip().endswith(":"):
+                if s.rstrip().endswith(":") and "list" not in off:
                     follows[s] = _list_items(in_order[i + 1 :])
     if not sentences:
         return []
@@ -111,9 +113,9 @@ def score_sentences(
     # a link's words are not the sentence's
     sentence_tokens = [set(lexical_tokens(URL.sub(" ", s))) for s, _ in sentences]
     in_release = _release_terms(weights.keys(), sentences, sentence_tokens, titles)
-    wants_list = bool(_LIST_Q.search(question))
+    wants_list = "list" not in off and bool(_LIST_Q.search(question))
     focus_re = _focus_re(focus_terms)
-    asked = Asked.of(question, focus_re, period)
+    asked = Asked.of(question, focus_re, period, off)
     kind = asked.kind
     places: dict[str, frozenset[str]] = defaultdict(frozenset)  # the countries each release's passages name
     if asked.places:
@@ -193,6 +195,7 @@ def select_sentences(
     ratio: float = 0.9,
     same_release_ratio: float = SAME_RELEASE_RATIO,
     same_release_extra: int = SAME_RELEASE_EXTRA,
+    off: AbstractSet[str] = frozenset(),
 ) -> list[ScoredSentence]:
     """The best sentence, plus a close runner-up that states, in itself or in its release's title,
     question terms it does not (the other half of a two-part question), never a rival answer to
@@ -205,13 +208,14 @@ def select_sentences(
     for cand in scored[1:]:
         if len(chosen) >= max_sentences or cand.score < ratio * scored[0].score:
             break
-        if cand.in_context - covered and _adds_to_release(cand, scored[0]):
+        if cand.in_context - covered and ("rival" in off or _adds_to_release(cand, scored[0])):
             chosen.append(cand)
             covered |= cand.in_context
-    if len(chosen) == 2 and _outdone(chosen[0], chosen[1]):
+    if len(chosen) == 2 and "outdone" not in off and _outdone(chosen[0], chosen[1]):
         chosen = [chosen[1]]
-    chosen += _same_release(scored, chosen, same_release_ratio, same_release_extra)
-    return chosen + _kind_from_same_release(scored, chosen)
+    if "same_release" not in off:
+        chosen += _same_release(scored, chosen, same_release_ratio, same_release_extra)
+    return chosen + ([] if "kind_from_release" in off else _kind_from_same_release(scored, chosen))
 
 
 def _outdone(best: ScoredSentence, other: ScoredSentence) -> bool:

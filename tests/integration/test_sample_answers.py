@@ -82,3 +82,23 @@ def test_eval_of_the_heldout_set_reports_only_aggregates(sample_data_dir: Path, 
     run_cli("eval", "--golden", golden, "--no-baseline", "--limit", "5", "--unseal", "--out", str(unsealed),
             data_dir=sample_data_dir)
     assert len(json.loads((unsealed / "report.json").read_text())["questions"]) == 5
+
+
+def test_ablate_shows_what_a_rule_earns_on_each_set(sample_data_dir: Path, tmp_path: Path) -> None:
+    """`eval --ablate window`: with the question's time window off, a dated question searches the
+    whole archive; the run with all rules and the run without the window are both reported, per set."""
+    golden = Path(__file__).resolve().parents[2] / "evals" / "golden"
+    proc = run_cli("eval", "--golden", str(golden / "dev3.jsonl"), "--golden", str(golden / "dev2.jsonl"),
+                   "--ablate", "window", "--out", str(tmp_path / "abl"), data_dir=sample_data_dir)
+    figures = json.loads((tmp_path / "abl" / "ablation.json").read_text())
+    assert set(figures) == {"(all rules)", "window"} and set(figures["window"]) == {"dev3", "dev2"}
+    on, off = figures["(all rules)"]["dev3"], figures["window"]["dev3"]
+    assert on["n"] == off["n"] == 40 and on["fact_recall"] != off["fact_recall"]
+    assert "| window |" in proc.stdout and "earns on dev3" in (tmp_path / "abl" / "ablation.md").read_text()
+
+
+def test_ablate_names_the_rules_when_one_is_misspelt(sample_data_dir: Path, tmp_path: Path) -> None:
+    proc = run_cli("eval", "--ablate", "windows", "--out", str(tmp_path / "abl"), data_dir=sample_data_dir,
+                   check=False)
+    assert proc.returncode != 0 and "unknown rule(s) windows" in proc.stderr and "kind:count" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "abl").exists()
