@@ -13,7 +13,7 @@ The weights were fitted on the bundled golden set (2-fold cross-validated: top-s
 accuracy 0.66-0.69 on the held-out half, against 0.64 for cosine + plain overlap). The best
 sentence answers; a sentence of another release joins when it scores close and adds what the best
 one's release does not state; the sentences of the answering release that score nearly as well
-follow (no extra citation), and one stating the kind of answer asked for when none does yet. The
+follow (no extra citation). The
 best score is the evidence that decides abstention (PRESSBOT_ABSTAIN_THRESHOLD); a sentence
 that cannot answer (pressbot/asked.py: no number for "how many", a figure for another period or
 another country, a role other than the one asked) falls behind those that can, and an answer
@@ -47,7 +47,6 @@ W_SIM, W_COVERAGE, W_CONTEXT, W_RANK, W_KIND, W_BONUS = 0.4, 0.3, 0.3, 0.02, 0.0
 W_NO_KIND = 0.15
 SAME_RELEASE_RATIO, SAME_RELEASE_EXTRA = 0.7, 2
 REDUNDANT_SHARE = 0.8
-KIND_RATIO = 0.5
 W_PERIOD = 0.08  # names the month/year asked: "6,070 in June" answers "last month" asked in July
 
 
@@ -200,7 +199,7 @@ def select_sentences(
     """The best sentence, plus a close runner-up that states, in itself or in its release's title,
     question terms it does not (the other half of a two-part question), never a rival answer to
     the same part (`_adds_to_release`, `_outdone`); then the next best sentences of the answering
-    release (`_same_release`, `_kind_from_same_release`)."""
+    release (`_same_release`)."""
     if not scored:
         return []
     chosen = [scored[0]]
@@ -215,7 +214,7 @@ def select_sentences(
         chosen = [chosen[1]]
     if "same_release" not in off:
         chosen += _same_release(scored, chosen, same_release_ratio, same_release_extra)
-    return chosen + ([] if "kind_from_release" in off else _kind_from_same_release(scored, chosen))
+    return chosen
 
 
 def _outdone(best: ScoredSentence, other: ScoredSentence) -> bool:
@@ -250,21 +249,6 @@ def _same_release(
         if cand.passage is top.passage and cand.text not in taken and not _redundant(cand, chosen + out):
             out.append(cand)
     return out
-
-
-def _kind_from_same_release(scored: list[ScoredSentence], chosen: list[ScoredSentence]) -> list[ScoredSentence]:
-    """When no chosen sentence states the kind of answer asked for, the best sentence of the top
-    release that does: "the programs will benefit 540,000 people" after the sentence that names
-    the programs. Only from that release, whose topic the best sentence vouches for."""
-    if any(s.has_kind for s in chosen):
-        return []
-    top = chosen[0]
-    for cand in scored:
-        if cand.score < KIND_RATIO * top.score:
-            break
-        if cand.passage is top.passage and cand.has_kind:
-            return [cand]
-    return []
 
 
 def _redundant(cand: ScoredSentence, chosen: list[ScoredSentence]) -> bool:

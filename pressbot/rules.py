@@ -36,7 +36,6 @@ RULES: Mapping[str, str] = {
     "rival": "a sentence of another release joins only for what the best one's release lacks",
     "outdone": "a release whose title names the topic replaces a passing mention",
     "same_release": "close sentences of the answering release follow the best one",
-    "kind_from_release": "the answering release's sentence that states the kind asked joins",
 }
 
 
