@@ -75,7 +75,8 @@ _MONEY = re.compile(
     rf"[$€£]\s?\d[\d,.]*(\s*({_NUMBER_WORDS}|[mb]n?)\b)?|\b\d[\d,.]*\s*({_NUMBER_WORDS})?\s*(de\s+)?(dollars?|d[oó]lares|euros?)\b",
     re.IGNORECASE,
 )
-_COUNTED = re.compile(r"\b(?:how many|cu[aá]nt[oa]s)\s+((?:[\w’'-]+\s+){0,5}[\w’'-]+)", re.IGNORECASE)
+# "U.S." is one word: "how many U.S. convictions" counts convictions made in the U.S.
+_COUNTED = re.compile(r"\b(?:how many|cu[aá]nt[oa]s)\s+((?:(?:[A-Z]\.)+\s+|[\w’'-]+\s+){0,5}[\w’'-]+)", re.IGNORECASE)
 _COUNTED_WORDS = 3  # "how many Cubans received humanitarian | parole"
 _OF_THE = frozenset({
     "the", "these", "those", "them", "its", "their", "his", "her", "our", "los", "las", "ellos", "ellas",

@@ -54,7 +54,7 @@ MIN_CONTENT_WORDS = 3
 QUOTE_SEPARATOR = " … "
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c))
     return " ".join(text.replace("’", "'").split()).lower()
@@ -73,8 +73,8 @@ def supports(passage_text: str, sentence: str) -> bool:
     p_numbers = number_values(passage_text)
     if not numbers <= p_numbers:
         return False
-    folded = _fold(passage_text)
-    return all(_fold(n) in folded for n in names)
+    folded = fold(passage_text)
+    return all(fold(n) in folded for n in names)
 
 
 def checkable(sentence: str) -> bool:

@@ -14,11 +14,12 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from pressbot.asked import question_parts
+from pressbot.asked import Asked, question_parts
 from pressbot.citations import check_answer
 from pressbot.config import Settings
+from pressbot.direct import direct_spans, line_of, supported_by
 from pressbot.errors import QueryError
-from pressbot.extractive import ScoredSentence, score_sentences, select_sentences, states_period
+from pressbot.extractive import ScoredSentence, focus_pattern, score_sentences, select_sentences, states_period
 from pressbot.index import Index, ReleaseRecord
 from pressbot.lexical import lexical_tokens
 from pressbot.outcome import Decider, Decision, Outcome, Signals, decider_for, signals_of
@@ -199,9 +200,10 @@ class Engine:
             off = self.settings.rules_off
             period = None if "period" in off else _period(f)
             focus_terms = [] if "focus" in off else _focus_terms(f)
+            asked = Asked.of(query, focus_pattern(focus_terms), period, off)
             scored = score_sentences(
                 query, passages, self.index.embedder, query_vector=qvec, cache=cache, focus_terms=focus_terms,
-                period=period, idf=idf, off=off,
+                period=period, idf=idf, off=off, asked=asked,
             )
             chosen = select_sentences(scored, off=off)
             signals = signals_of(
@@ -220,7 +222,8 @@ class Engine:
                     f"{line} [{passages.index(s.passage) + 1}]" for s in chosen for line in (s.text, *s.items)
                 )
                 extracted = check_answer(draft, passages, self.index.embedder, cache=cache)
-                text, citations = extracted.text, extracted.citations
+                citations = extracted.citations
+                text = _with_direct_line(asked, chosen, extracted.text, citations)
             confidence = decision.confidence
         t2 = time.perf_counter()
         timings["answer"] = (t2 - t1) * 1e3
@@ -353,6 +356,21 @@ def _period(f: Filters) -> tuple[dt.date, dt.date] | None:
     if f.focus_dates_source or not (f.focus_since and f.focus_until):
         return None
     return f.focus_since, f.focus_until
+
+
+def _with_direct_line(asked: Asked, chosen: list[ScoredSentence], text: str, citations: list[Citation]) -> str:
+    """The answer opened by the direct answer (pressbot/direct.py), from the first quoted
+    sentence that states the kind asked, cited as that sentence is; kept only when the cited
+    quote holds every span of it."""
+    for s in chosen:
+        if not s.has_kind:
+            continue
+        spans = direct_spans(asked, s.text)
+        cite = next((c for c in citations if s.text in c.quote), None)
+        if cite is not None and supported_by(spans, cite.quote):
+            return f"{line_of(spans)} [{cite.n}]\n\n{text}"
+        return text
+    return text
 
 
 def _unconfirmed(best: ScoredSentence) -> tuple[str, list[Citation]]:

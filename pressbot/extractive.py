@@ -83,12 +83,14 @@ def score_sentences(
     period: tuple[dt.date, dt.date] | None = None,
     idf: Callable[[str], float] | None = None,
     off: AbstractSet[str] = frozenset(),
+    asked: Asked | None = None,
 ) -> list[ScoredSentence]:
     """Every sentence of the passages, scored for the question, best first. `focus_terms` name
     the period asked ("2022", "June"); `period` is that period's dates: a figure asked for a
     period ("how many ... in 2022?") must be one a sentence states for it, by naming it or by
     coming from a release dated inside it ("this year, 5,000 ..."), else it is no answer: a
-    release of 2023 that gives a total without a year may give one since 2021."""
+    release of 2023 that gives a total without a year may give one since 2021. `asked`: what the
+    question asks, when the caller has read it already (else read here, with the rules `off`)."""
     sentences: list[tuple[str, Passage]] = []
     seen: set[str] = set()
     follows: dict[str, tuple[str, ...]] = {}
@@ -113,8 +115,8 @@ def score_sentences(
     sentence_tokens = [set(lexical_tokens(URL.sub(" ", s))) for s, _ in sentences]
     in_release = _release_terms(weights.keys(), sentences, sentence_tokens, titles)
     wants_list = "list" not in off and bool(_LIST_Q.search(question))
-    focus_re = _focus_re(focus_terms)
-    asked = Asked.of(question, focus_re, period, off)
+    focus_re = focus_pattern(focus_terms)
+    asked = asked or Asked.of(question, focus_re, period, off)
     kind = asked.kind
     places: dict[str, frozenset[str]] = defaultdict(frozenset)  # the countries each release's passages name
     if asked.places:
@@ -154,13 +156,13 @@ def score_sentences(
     return out
 
 
-def _focus_re(focus_terms: list[str] | None) -> re.Pattern[str] | None:
+def focus_pattern(focus_terms: list[str] | None) -> re.Pattern[str] | None:
     return re.compile(r"\b(" + "|".join(map(re.escape, focus_terms)) + r")\b") if focus_terms else None
 
 
 def states_period(s: ScoredSentence, focus_terms: list[str] | None, period: tuple[dt.date, dt.date]) -> bool:
     """The sentence gives its figure for the period asked (see asked.stated_for)."""
-    return stated_for(s.text, s.passage, _focus_re(focus_terms), period)
+    return stated_for(s.text, s.passage, focus_pattern(focus_terms), period)
 
 
 def _release_terms(

@@ -27,6 +27,9 @@ def test_make_demo_answers_the_seed_question_with_its_citation(demo_run: DemoRun
     assert any(title == SEED_TITLE for _, title in cited), proc.stdout
     seed_n = next(n for n, title in cited if title == SEED_TITLE)
     assert f"[{seed_n}]" in answer  # the answer points at the seed release
+    # it opens with the direct answer, the countries as the release names them, then the quote
+    line = f"{', '.join(COUNTRIES[:-1])} and {COUNTRIES[-1]} [{seed_n}]"
+    assert re.search(rf"^{re.escape(line)}\n\n\S", answer, re.M), answer
 
 
 def test_make_demo_passes_a_question_with_dollars_and_quotes_to_the_bot_as_typed(demo_run: DemoRun,
