@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import logging
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -37,6 +38,7 @@ MIN_LAG_DAYS, MAX_LAG_DAYS = 7, 366
 ABSTAIN_TEXT = "The archive does not seem to hold the answer to this question."  # not_found
 UNCONFIRMED_TEXT = "I could not confirm this in the archive."
 UNCONFIRMED_QUOTE_CHARS = 400  # a sentence, not a page: the citation links to the rest
+_YEAR_IN = re.compile(r"\b(?:19|20)\d\d\b")  # a time an undated text names for itself ("in June 2024")
 
 
 def _date_arg(name: str, value: dt.date | str | None) -> dt.date | None:
@@ -212,6 +214,8 @@ class Engine:
             )
             decision = self.decider.decide(signals)
             best = chosen[0] if chosen else None
+            if decision.answer and best is not None and "undated" not in off and _undated_for(best.passage, f):
+                decision = Decision(False, True, decision.confidence)  # quoted, as unconfirmed
             text, citations = "", []
             if decision.answer:
                 if "parts" not in off:
@@ -356,6 +360,22 @@ def _period(f: Filters) -> tuple[dt.date, dt.date] | None:
     if f.focus_dates_source or not (f.focus_since and f.focus_until):
         return None
     return f.focus_since, f.focus_until
+
+
+def _undated_for(p: Passage, f: Filters) -> bool:
+    """A dated question answered from an undated release whose text names no time, with its
+    year, inside the window asked: nothing confirms the release speaks of that time."""
+    if not f.has_window or p.date is not None:
+        return False
+    since, until = f.focus_since or f.since, f.focus_until or f.until
+    from pressbot.timewindow import time_windows
+
+    return not any(
+        _YEAR_IN.search(w.text)
+        and (since is None or w.until is None or w.until >= since)
+        and (until is None or w.since is None or w.since <= until)
+        for w in time_windows(f"{p.title}\n{p.text}")
+    )
 
 
 def _with_direct_line(asked: Asked, chosen: list[ScoredSentence], text: str, citations: list[Citation]) -> str:

@@ -30,6 +30,7 @@ RULES: Mapping[str, str] = {
     "window": "a time the question names becomes a date filter",
     "lag": "a closed window also searches the reporting lag after it",
     "focus": "a sentence that names the month or year asked ranks higher",
+    "undated": "an undated release answers a dated question only as unconfirmed, unless it states the time",
     # how sentences are chosen and what joins them (pressbot/extractive.py)
     "list": "a which/list question prefers an enumeration, and quotes the items after a colon",
     "parts": "each later part of a multi-part question gets its own best sentence",

@@ -223,3 +223,23 @@ def test_a_window_outside_the_archive_says_what_the_archive_covers(engine) -> No
     assert "the archive covers" not in inside.filters["window_note"]
     undated = engine.answer("How much aid did the United States give Haiti?")
     assert "window_note" not in undated.filters
+
+
+def test_an_undated_release_answers_a_dated_question_only_as_unconfirmed(tmp_path: Path) -> None:
+    """Nothing says an undated release speaks of the time asked, unless its text names it."""
+    releases = [
+        release("undated", "Border numbers", "Border Patrol encountered 8,725 migrants at the southern border, "
+                "a record low for the month.", None),
+        release("named", "Border numbers again", "In June 2025, Border Patrol encountered 6,070 migrants at the "
+                "southern border, another record low.", None),
+    ]
+    eng = build_engine(tmp_path, releases[:1], abstain_threshold=0.0)
+    question = "How many migrants did Border Patrol encounter at the southern border in June 2025?"
+    ans = eng.answer(question, as_of="2025-07-05")
+    assert ans.outcome == "unconfirmed" and "8,725" in ans.answer and ans.citations[0].release_id == "undated"
+    assert eng.answer("How many migrants did Border Patrol encounter at the southern border?").outcome == "answered"
+    off = build_engine(tmp_path / "off", releases[:1], abstain_threshold=0.0, rules_off=frozenset({"undated"}))
+    assert off.answer(question, as_of="2025-07-05").outcome == "answered"
+    named = build_engine(tmp_path / "named", releases[1:], abstain_threshold=0.0)
+    ans = named.answer(question, as_of="2025-07-05")
+    assert ans.outcome == "answered" and "6,070" in ans.answer  # its text states the month asked
