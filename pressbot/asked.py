@@ -156,23 +156,21 @@ def question_parts(question: str) -> list[str]:
     return parts if len(parts) > 1 and all(len(p.split()) >= 3 for p in parts) else [question]
 
 
+# The kinds of answer a question asks for, in the order they are tried: the first whose pattern
+# the question matches. Each has a rule of its own (pressbot/rules.py, "kind:<name>").
+KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("date", _DATE_Q),  # when, since when, on what date
+    ("amount", _MONEY_Q),  # how much money, what cost
+    ("count", _COUNT_Q),  # how many
+    ("share", _SHARE_Q),  # what share, rate, percentage
+    ("number", _NUMERIC_Q),  # other how-much and what-number questions
+    ("place", _PLACE_Q),  # which country
+)
+
+
 def answer_kind(question: str) -> str | None:
-    """ "date" for when-questions, "amount" for how much money, "count" for how many, "share" for
-    what share / rate / percentage, "number" for other how-much ones, "place" for which country,
-    else None."""
-    if _DATE_Q.search(question):
-        return "date"
-    if _MONEY_Q.search(question):
-        return "amount"
-    if _COUNT_Q.search(question):
-        return "count"
-    if _SHARE_Q.search(question):
-        return "share"
-    if _NUMERIC_Q.search(question):
-        return "number"
-    if _PLACE_Q.search(question):
-        return "place"
-    return None
+    """The kind of answer the question asks for (`KINDS`), None for an open question."""
+    return next((kind for kind, pattern in KINDS if pattern.search(question)), None)
 
 
 def states_kind(

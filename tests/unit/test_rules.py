@@ -48,3 +48,9 @@ def test_the_setting_reads_a_comma_separated_list_and_names_the_variable_when_wr
 
 def test_every_rule_is_described() -> None:
     assert all(len(text) > 20 for text in RULES.values()) and len(RULES) >= 20
+
+
+def test_every_kind_of_the_table_has_its_rule() -> None:
+    from pressbot.asked import KINDS
+
+    assert {f"kind:{kind}" for kind, _ in KINDS} == {r for r in RULES if r.startswith("kind:")}
