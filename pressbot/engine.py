@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from pressbot.asked import Asked, question_parts
+from pressbot.asked import Asked, answer_kind, question_parts, states_kind
 from pressbot.citations import check_answer
 from pressbot.config import Settings
 from pressbot.direct import direct_spans, line_of, supported_by
@@ -37,6 +37,7 @@ MAX_QUESTION_CHARS = 2000
 MIN_LAG_DAYS, MAX_LAG_DAYS = 7, 366
 ABSTAIN_TEXT = "The archive does not seem to hold the answer to this question."  # not_found
 UNCONFIRMED_TEXT = "I could not confirm this in the archive."
+PART_NOT_FOUND = "Not confirmed in the archive:"  # a part of a multi-part question that no sentence answers
 UNCONFIRMED_QUOTE_CHARS = 400  # a sentence, not a page: the citation links to the rest
 _YEAR_IN = re.compile(r"\b(?:19|20)\d\d\b")  # a time an undated text names for itself ("in June 2024")
 
@@ -217,9 +218,11 @@ class Engine:
             if decision.answer and best is not None and "undated" not in off and _undated_for(best.passage, f):
                 decision = Decision(False, True, decision.confidence)  # quoted, as unconfirmed
             text, citations = "", []
+            missing: list[str] = []
             if decision.answer:
                 if "parts" not in off:
-                    chosen += self._other_parts(query, passages, chosen, cache, focus_terms, period, idf)
+                    extra, missing = self._other_parts(query, passages, chosen, cache, focus_terms, period, idf)
+                    chosen += extra
                 # a paragraph break between quotes: a quoted heading without a full stop must not run
                 # into the next quote when the check splits the draft into sentences
                 draft = "\n\n".join(
@@ -228,6 +231,8 @@ class Engine:
                 extracted = check_answer(draft, passages, self.index.embedder, cache=cache)
                 citations = extracted.citations
                 text = _with_direct_line(asked, chosen, extracted.text, citations)
+                if citations and missing:  # each part answered, or named as not found
+                    text += "\n\n" + "\n".join(f"{PART_NOT_FOUND} {part}?" for part in missing)
             confidence = decision.confidence
         t2 = time.perf_counter()
         timings["answer"] = (t2 - t1) * 1e3
@@ -275,12 +280,14 @@ class Engine:
         focus_terms: list[str],
         period: tuple[dt.date, dt.date] | None,
         idf: Any,
-    ) -> list[ScoredSentence]:
+    ) -> tuple[list[ScoredSentence], list[str]]:
         """For "How much ..., and how many ...?": the best sentence for each later part that the
         sentences already chosen leave unanswered (read with the first part, which it may refer to:
-        "and how much of it had been allocated?")."""
+        "and how much of it had been allocated?"), stating what that part asks for; and the parts
+        no sentence answers."""
         parts = question_parts(query)
         extra: list[ScoredSentence] = []
+        missing: list[str] = []
         for part in parts[1:]:
             own = set(lexical_tokens(part)) - set(lexical_tokens(parts[0]))
             if not own or own <= {t for s in chosen + extra for t in s.covers}:
@@ -288,15 +295,21 @@ class Engine:
             scored = score_sentences(
                 f"{part} {parts[0]}", passages, self.index.embedder, cache=cache, focus_terms=focus_terms,
                 period=period, idf=idf, off=self.settings.rules_off,
+                # what the part asks for is read from the part alone: "what does it include" asks no sum
+                asked=Asked.of(part, focus_pattern(focus_terms), period, self.settings.rules_off),
             )
             taken = {s.text for s in chosen + extra}
-            for s in scored:
-                if s.score < self.settings.abstain_threshold:
-                    break
-                if s.text not in taken and s.covers & own:
-                    extra.append(s)
-                    break
-        return extra
+            found = next(
+                (s for s in scored if s.score >= self.settings.abstain_threshold and s.text not in taken
+                 and s.covers & own and s.has_kind),
+                None,
+            )
+            kind = answer_kind(part)
+            if found is None and not (kind and any(states_kind(kind, s.text) for s in chosen + extra)):
+                missing.append(part)  # said only when no chosen sentence states what it asks for either
+            elif found is not None:
+                extra.append(found)
+        return extra, missing
 
 
 def _validate(question: str) -> None:

@@ -243,3 +243,20 @@ def test_an_undated_release_answers_a_dated_question_only_as_unconfirmed(tmp_pat
     named = build_engine(tmp_path / "named", releases[1:], abstain_threshold=0.0)
     ans = named.answer(question, as_of="2025-07-05")
     assert ans.outcome == "answered" and "6,070" in ans.answer  # its text states the month asked
+
+
+def test_each_part_of_a_question_is_answered_or_named_as_not_confirmed(tmp_path: Path) -> None:
+    releases = [
+        release("relief", "Relief for Central America", "The Vice President announced $310 million in urgent "
+                "relief for Central America. The relief includes food assistance for families.", "2021-04-26"),
+        release("talks", "Talks", "The two governments met in Mexico City to discuss trade and energy.", "2021-05-02"),
+    ]
+    eng = build_engine(tmp_path, releases, abstain_threshold=0.0)
+    ans = eng.answer("How much urgent relief did the Vice President announce for Central America, and who "
+                     "chaired the oversight board?", as_of="2022-01-01")
+    assert ans.outcome == "answered" and "$310 million" in ans.answer
+    assert ans.answer.endswith("Not confirmed in the archive: who chaired the oversight board?"), ans.answer
+    # a part that a quoted sentence answers is not named
+    ans = eng.answer("How much urgent relief did the Vice President announce, and what does the relief "
+                     "include?", as_of="2022-01-01")
+    assert "Not confirmed" not in ans.answer and "food assistance" in ans.answer, ans.answer
