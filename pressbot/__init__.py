@@ -25,6 +25,7 @@ __version__ = "0.1.0"
 __all__ = [
     "__version__",
     "Engine",
+    "QueryOptions",
     "Settings",
     "load_settings",
     "open_index",
@@ -45,7 +46,7 @@ __all__ = [
 ]
 
 _EXPORTS = {
-    "Engine": "pressbot.engine",
+    **dict.fromkeys(("Engine", "QueryOptions"), "pressbot.engine"),
     "Settings": "pressbot.config",
     "load_settings": "pressbot.config",
     "open_index": "pressbot.runtime",
@@ -61,7 +62,7 @@ _EXPORTS = {
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ below loads these
     from pressbot.config import Settings, load_settings
-    from pressbot.engine import Engine
+    from pressbot.engine import Engine, QueryOptions
     from pressbot.errors import (
         ConfigError,
         IndexEmptyError,

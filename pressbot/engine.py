@@ -13,7 +13,7 @@ import logging
 import re
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from pressbot.asked import Asked, answer_kind, question_parts, states_kind
 from pressbot.citations import check_answer
@@ -40,6 +40,16 @@ UNCONFIRMED_TEXT = "I could not confirm this in the archive."
 PART_NOT_FOUND = "Not confirmed in the archive:"  # a part of a multi-part question that no sentence answers
 UNCONFIRMED_QUOTE_CHARS = 400  # a sentence, not a page: the citation links to the rest
 _YEAR_IN = re.compile(r"\b(?:19|20)\d\d\b")  # a time an undated text names for itself ("in June 2024")
+
+
+class QueryOptions(TypedDict, total=False):
+    """What narrows a question, beside its text: every face passes these (`Engine.answer(q, **opts)`)."""
+
+    since: dt.date | str | None  # a date or YYYY-MM-DD: releases dated on or after it
+    until: dt.date | str | None  # ... on or before it
+    as_of: dt.date | str | None  # the day relative words ("last month") refer to; today when unset
+    source: str | list[str] | None  # only releases of these sources
+    language: str | None  # only releases in this language
 
 
 def _date_arg(name: str, value: dt.date | str | None) -> dt.date | None:
@@ -88,9 +98,9 @@ class Engine:
         self,
         question: str,
         *,
-        since: Any = None,
-        until: Any = None,
-        as_of: Any = None,
+        since: dt.date | str | None = None,
+        until: dt.date | str | None = None,
+        as_of: dt.date | str | None = None,
         source: str | list[str] | None = None,
         language: str | None = None,
     ) -> tuple[Filters, str, dict[str, Any]]:
@@ -129,9 +139,9 @@ class Engine:
         return f, query, report
 
     # --- search ------------------------------------------------------------------------
-    def search(self, query: str, *, k: int | None = None, **filter_args: Any) -> SearchResult:
+    def search(self, query: str, *, k: int | None = None, **options: Unpack[QueryOptions]) -> SearchResult:
         _validate(query)
-        f, q, _ = self.resolve_filters(query, **filter_args)
+        f, q, _ = self.resolve_filters(query, **options)
         return self.searcher.search(
             q, k=_k(k, self.settings.k), filters=f, cache=VectorCache(self.index.sentence_vectors)
         )
@@ -140,23 +150,25 @@ class Engine:
         return self.index.get_release(release_id)
 
     # --- answer ------------------------------------------------------------------------
-    def answer(self, question: str, *, k: int | None = None, **filter_args: Any) -> Answer:
-        return self.answer_traced(question, k=k, **filter_args)[0]
+    def answer(self, question: str, *, k: int | None = None, **options: Unpack[QueryOptions]) -> Answer:
+        return self.answer_traced(question, k=k, **options)[0]
 
-    def answer_traced(self, question: str, *, k: int | None = None, **filter_args: Any) -> tuple[Answer, list[Passage]]:
+    def answer_traced(
+        self, question: str, *, k: int | None = None, **options: Unpack[QueryOptions]
+    ) -> tuple[Answer, list[Passage]]:
         """The Answer and the passages it was drawn from, best first (the evals score retrieval)."""
-        for step in self._answer_steps(question, k, filter_args, stream=False):
+        for step in self._answer_steps(question, k, options, stream=False):
             if isinstance(step, tuple):
                 return step
         raise AssertionError("_answer_steps ends with the Answer")
 
-    def stream(self, question: str, *, k: int | None = None, **filter_args: Any) -> Iterator[str | Answer]:
+    def stream(self, question: str, *, k: int | None = None, **options: Unpack[QueryOptions]) -> Iterator[str | Answer]:
         """Answer text as it is produced, then the final Answer (citations checked).
 
         With an LLM the pieces are the model's draft as it arrives: a preview, since the check may
         drop sentences and renumber citations; faces replace it with the final Answer. The
         extractive answerer yields its checked text in one piece."""
-        for step in self._answer_steps(question, k, filter_args, stream=True):
+        for step in self._answer_steps(question, k, options, stream=True):
             if isinstance(step, str):
                 yield step
                 continue
@@ -165,13 +177,13 @@ class Engine:
             yield step[0]
 
     def _answer_steps(
-        self, question: str, k: int | None, filter_args: dict[str, Any], *, stream: bool
+        self, question: str, k: int | None, options: QueryOptions, *, stream: bool
     ) -> Iterator[str | tuple[Answer, list[Passage]]]:
         """Draft pieces (only when streaming from an LLM), then (Answer, passages)."""
         t0 = time.perf_counter()
         _validate(question)
         k = _k(k, self.settings.k)
-        f, query, report = self.resolve_filters(question, **filter_args)
+        f, query, report = self.resolve_filters(question, **options)
         qvec = self.index.embedder.encode_query(query)
         # sentence vectors, shared by search, scoring and checking; read from those stored at ingest
         cache = VectorCache(self.index.sentence_vectors)
