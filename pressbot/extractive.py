@@ -101,7 +101,7 @@ def score_sentences(
             if len(URL.sub("", s).strip()) >= MIN_SENTENCE_CHARS and s not in seen:
                 seen.add(s)
                 sentences.append((s, p))
-                if s.rstrip().endswith(":") and "list" not in off:
+                if "list" not in off and _introduces_list(s, in_order[i + 1 : i + 2]):
                     follows[s] = _list_items(in_order[i + 1 :])
     if not sentences:
         return []
@@ -176,6 +176,19 @@ def _release_terms(
     return {key: frozenset(wanted & toks) for key, toks in found.items()}
 
 
+_BULLET = ("-", "•", "*", "–")
+_ANNOUNCES = re.compile(r"\b(as follows|the following)\b", re.IGNORECASE)
+
+
+def _introduces_list(sentence: str, after: list[str]) -> bool:
+    """It announces what follows: it ends in a colon, says "as follows" / "the following", or,
+    not a bullet itself, is followed by one ("The package includes" + "- $50 million for ...")."""
+    text = sentence.strip()
+    if text.endswith(":") or _ANNOUNCES.search(text):
+        return True
+    return bool(after) and not text.startswith(_BULLET) and after[0].lstrip().startswith(_BULLET)
+
+
 def _list_items(after: list[str], max_items: int = 6, max_chars: int = 600) -> tuple[str, ...]:
     """What a sentence ending in a colon introduces: the sentences after it, as long as they look
     like items (a bullet, or short), within a budget, up to the next sentence that opens a list."""
@@ -183,7 +196,7 @@ def _list_items(after: list[str], max_items: int = 6, max_chars: int = 600) -> t
     for s in after:
         if len(items) >= max_items or sum(map(len, items)) + len(s) > max_chars or s.rstrip().endswith(":"):
             break
-        if not (s.lstrip().startswith(("-", "•", "*", "–")) or len(s) < 200):
+        if not (s.lstrip().startswith(_BULLET) or len(s) < 200):
             break
         items.append(s)
     return tuple(items)

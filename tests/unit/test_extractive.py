@@ -4,7 +4,10 @@ cannot, lists announced by a colon, and a release read beyond its single best ch
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from pathlib import Path
+
+import pytest
 
 from evals.hash_embeddings import HashEmbeddings
 from pressbot.asked import role_terms, states_role
@@ -155,6 +158,23 @@ def test_a_sentence_announcing_a_list_brings_its_items() -> None:
     scored = score_sentences("What are the five pillars of the Strategy?", [_passage(text, ends)], HashEmbeddings(64))
     intro = next(s for s in scored if s.text == sents[0])
     assert intro.items == (sents[1], sents[2])  # up to the next sentence that opens a list
+
+
+@pytest.mark.parametrize(
+    "intro",
+    ["The package includes new support for the region", "The funds will be used as follows.",
+     "The partners agreed on the following measures."],
+)
+def test_a_sentence_followed_by_bullets_or_saying_as_follows_brings_its_items(intro: str) -> None:
+    sents = [intro, "- $50 million for food assistance;", "- $20 million for shelters.", "Other news followed today."]
+    text = " ".join(sents)
+    ends = list(itertools.accumulate(len(x) + 1 for x in sents))
+    ends[-1] = len(text)
+    scored = score_sentences("What does the package include?", [_passage(text, ends)], HashEmbeddings(64))
+    first = next(s for s in scored if s.text == intro)
+    assert first.items[:2] == (sents[1], sents[2])
+    bullet = next(s for s in scored if s.text == sents[1])
+    assert bullet.items == ()  # a bullet does not announce the next one
 
 
 def test_a_release_is_read_in_its_best_chunks_in_reading_order_without_the_overlap_twice() -> None:
