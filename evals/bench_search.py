@@ -297,8 +297,8 @@ def _probes(engine: Any, qs: list[dict[str, Any]]) -> dict[str, dict[str, float]
     Each step runs right after the one before on the same question, so its data is warm: a lower
     bound; the parts that `Engine.search` reports come from the measured calls themselves."""
     from pressbot.citations import check_answer
-    from pressbot.engine import _focus_terms
     from pressbot.extractive import score_sentences, select_sentences
+    from pressbot.extractive_answerer import focus_terms_of
     from pressbot.lexical import lexical_tokens
     from pressbot.search import Searcher, _ord
     from pressbot.sentence_vectors import VectorCache
@@ -361,7 +361,7 @@ def _probes(engine: Any, qs: list[dict[str, Any]]) -> dict[str, dict[str, float]
             index.embedder,
             query_vector=qvec,
             cache=cache,
-            focus_terms=_focus_terms(f),
+            focus_terms=focus_terms_of(f),
             idf=lex.idf,
         )
         draft = " ".join(f"{s.text} [{passages.index(s.passage) + 1}]" for s in select_sentences(scored))

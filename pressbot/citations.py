@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,7 +27,7 @@ import numpy as np
 from pressbot.embeddings import PressbotEmbeddings
 from pressbot.lexical import lexical_tokens, number_values
 from pressbot.sentences import passage_sentences, split_sentences
-from pressbot.types import Citation, Passage
+from pressbot.types import Citation, Passage, Statement
 
 # one citation mark: [1], [1, 2]; several may follow each other: [1][2]
 CITATION_MARK = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -118,6 +119,23 @@ def _sentences_of(passage: Passage) -> list[str]:
     return passage_sentences(passage) or [passage.text]
 
 
+def parse_draft(draft: str) -> list[Statement]:
+    """A drafted text (a model's), parsed once: its sentences, each with the passages it cites
+    ("[2]" is passage 1)."""
+    out: list[Statement] = []
+    for sentence in _draft_sentences(draft):
+        text, nums = _split_marks(sentence)
+        if text:
+            out.append(Statement(text, tuple(n - 1 for n in dict.fromkeys(nums))))
+    return out
+
+
+def holds_spans(quote: str, spans: Sequence[str]) -> bool:
+    """Every span occurs in the quote (case, accents and spacing aside)."""
+    folded = fold(quote)
+    return bool(spans) and all(fold(s) in folded for s in spans)
+
+
 def check_answer(
     draft: str,
     passages: list[Passage],
@@ -126,11 +144,26 @@ def check_answer(
     min_similarity: float = 0.5,
     cache: dict[str, np.ndarray] | None = None,
 ) -> Checked:
+    """`check_statements` of a drafted text."""
+    return check_statements(parse_draft(draft), passages, embedder, min_similarity=min_similarity, cache=cache)
+
+
+def check_statements(
+    statements: Sequence[Statement],
+    passages: list[Passage],
+    embedder: PressbotEmbeddings,
+    *,
+    min_similarity: float = 0.5,
+    cache: dict[str, np.ndarray] | None = None,
+) -> Checked:
+    """The statements its citations support (re-attributed or dropped otherwise, see the module
+    docstring), renumbered, with their citations. A direct answer (a statement with spans) is
+    kept only when a sentence of the passage it cites holds every span; it stands as its own
+    paragraph."""
     cache = {} if cache is None else cache
-    sentences = _draft_sentences(draft)
     singles = [_sentences_of(p) for p in passages]
-    bare = [_split_marks(s) for s in sentences]
-    s_vecs = embedder.encode_cached([b for b, _ in bare], cache)
+    claims = [st for st in statements if not st.spans]
+    s_vecs = iter(embedder.encode_cached([st.text for st in claims], cache))
 
     def best_in(i: int, vec: np.ndarray, text: str) -> tuple[float, str]:
         # single sentences first (ties go to them); pairs of neighbours only when no single
@@ -145,16 +178,23 @@ def check_answer(
         k = int(np.argmax(psims))
         return (float(psims[k]), pairs[k]) if psims[k] > sims[j] else (float(sims[j]), units[j])
 
-    kept: list[tuple[str, list[tuple[int, str]]]] = []
+    kept: list[tuple[Statement, list[tuple[int, str]]]] = []
     dropped: list[str] = []
     corrected = 0
-    for (text, nums), vec in zip(bare, s_vecs, strict=True):
-        if not text:
+    for st in statements:
+        text = st.text
+        valid = [i for i in st.refs if 0 <= i < len(passages)]
+        if st.spans:
+            quote = next((u for i in valid[:1] for u in singles[i] if holds_spans(u, st.spans)), None)
+            if quote is None:
+                dropped.append(text)
+            else:
+                kept.append((st, [(valid[0], quote)]))
             continue
+        vec = next(s_vecs)
         if not checkable(text):
             dropped.append(text)
             continue
-        valid = [n - 1 for n in dict.fromkeys(nums) if 1 <= n <= len(passages)]
         ok = []
         for i in valid:
             sim, quote = best_in(i, vec, text)
@@ -169,21 +209,21 @@ def check_answer(
                     corrected += 1
                     break
         if ok:
-            kept.append((text, ok))
+            kept.append((st, ok))
         else:
             dropped.append(text)
 
     order: dict[int, int] = {}
     quotes: dict[int, list[str]] = {}
     parts: list[str] = []
-    for text, refs in kept:
+    for n, (st, refs) in enumerate(kept):
         marks = []
         for i, quote in refs:
             order.setdefault(i, len(order) + 1)
             if quote not in quotes.setdefault(i, []):
                 quotes[i].append(quote)
             marks.append(f"[{order[i]}]")
-        parts.append(f"{text} {''.join(marks)}")
+        parts.append(f"{st.text} {''.join(marks)}" + ("\n\n" if st.spans and n + 1 < len(kept) else " "))
     # a passage cited by several sentences is quoted for each of them, not only for the first
     citations = [
         Citation(
@@ -192,4 +232,4 @@ def check_answer(
         )
         for i, n in order.items()
     ]
-    return Checked(" ".join(parts), citations, dropped, corrected)
+    return Checked("".join(parts).rstrip(), citations, dropped, corrected)

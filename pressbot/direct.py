@@ -2,9 +2,9 @@
 the quoted sentence that states it ("Guatemala, Honduras, El Salvador, ... and Haiti [1]",
 "4,300 asylum officers [1]", "$578 million [2]"), before the quotes that support it.
 
-Every span of the line is a verbatim piece of the sentence it comes from, and the engine keeps
-the line only when each span also occurs in the quote of the citation it carries
-(`supported_by`): the line never says what the cited text does not.
+Every span of the line is a verbatim piece of the sentence it comes from, and the citation
+check keeps the line only when a sentence of the passage it cites holds each span
+(`citations.holds_spans`): the line never says what the cited text does not.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import re
 from collections.abc import Sequence
 
 from pressbot.asked import Asked
-from pressbot.citations import fold
 from pressbot.lexical import lexical_tokens, number_values
 from pressbot.places import countries
 
@@ -84,12 +83,6 @@ def direct_spans(asked: Asked, sentence: str) -> tuple[str, ...]:
 def line_of(spans: Sequence[str]) -> str:
     """'A', 'A and B', 'A, B and C'."""
     return spans[0] if len(spans) == 1 else ", ".join(spans[:-1]) + " and " + spans[-1]
-
-
-def supported_by(spans: Sequence[str], quote: str) -> bool:
-    """Every span occurs in the quote (case, accents and spacing aside)."""
-    folded = fold(quote)
-    return bool(spans) and all(fold(s) in folded for s in spans)
 
 
 def _trim(span: str) -> str:

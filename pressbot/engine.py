@@ -10,20 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import logging
-import re
 import time
 from collections.abc import Iterator
 from typing import Any, TypedDict, Unpack
 
-from pressbot.asked import Asked, answer_kind, question_parts, states_kind
-from pressbot.citations import check_answer
+from pressbot.answerer import Answerer, Draft, Question
+from pressbot.citations import check_statements
 from pressbot.config import Settings
-from pressbot.direct import direct_spans, line_of, supported_by
 from pressbot.errors import QueryError
-from pressbot.extractive import ScoredSentence, focus_pattern, score_sentences, select_sentences, states_period
 from pressbot.index import Index, ReleaseRecord
-from pressbot.lexical import lexical_tokens
-from pressbot.outcome import Decider, Decision, Outcome, Signals, decider_for, signals_of
+from pressbot.outcome import Decider, Outcome, decider_for
 from pressbot.search import Filters, Searcher, SearchResult
 from pressbot.sentence_vectors import VectorCache
 from pressbot.sentences import split_sentences
@@ -37,9 +33,7 @@ MAX_QUESTION_CHARS = 2000
 MIN_LAG_DAYS, MAX_LAG_DAYS = 7, 366
 ABSTAIN_TEXT = "The archive does not seem to hold the answer to this question."  # not_found
 UNCONFIRMED_TEXT = "I could not confirm this in the archive."
-PART_NOT_FOUND = "Not confirmed in the archive:"  # a part of a multi-part question that no sentence answers
 UNCONFIRMED_QUOTE_CHARS = 400  # a sentence, not a page: the citation links to the rest
-_YEAR_IN = re.compile(r"\b(?:19|20)\d\d\b")  # a time an undated text names for itself ("in June 2024")
 
 
 class QueryOptions(TypedDict, total=False):
@@ -85,6 +79,19 @@ class Engine:
 
             chat = build_chat_model(settings)
         return cls(settings, index, chat)
+
+    def answerer(self) -> Answerer:
+        """The LLM answerer when a chat model is configured, else the extractive one."""
+        if self.chat_model is not None:
+            from pressbot.llm import LLMAnswerer
+
+            return LLMAnswerer(self.chat_model)
+        from pressbot.extractive_answerer import ExtractiveAnswerer
+
+        return ExtractiveAnswerer(
+            self.index.embedder, self.index.lexical().idf, self.decider, self.settings.abstain_threshold,
+            self.settings.rules_off,
+        )
 
     def warm_up(self) -> None:
         """For long-running faces: load what the first question would (model, lexical index,
@@ -168,11 +175,12 @@ class Engine:
         With an LLM the pieces are the model's draft as it arrives: a preview, since the check may
         drop sentences and renumber citations; faces replace it with the final Answer. The
         extractive answerer yields its checked text in one piece."""
+        previews = self.answerer().previews
         for step in self._answer_steps(question, k, options, stream=True):
             if isinstance(step, str):
                 yield step
                 continue
-            if self.chat_model is None:
+            if not previews:
                 yield step[0].answer
             yield step[0]
 
@@ -191,68 +199,30 @@ class Engine:
         t1 = time.perf_counter()
         passages = result.with_context(CONTEXT_CHUNKS)
         timings = {"search": (t1 - t0) * 1e3}
-        signals, decision = Signals(), Decision(False, False, 0.0)
-        best: ScoredSentence | None = None
-        if self.chat_model is not None:
-            from pressbot.llm import clean_draft, draft_answer, stream_draft
-
-            if stream:
-                pieces: list[str] = []
-                for piece in stream_draft(self.chat_model, question, passages, window=_window_text(f)):
-                    pieces.append(piece)
-                    yield piece
-                draft = clean_draft("".join(pieces))
+        draft: Draft | None = None
+        read = Question(question, query, f, qvec, _window_text(f))
+        for step in self.answerer().drafts(read, passages, cache, stream=stream):
+            if isinstance(step, str):
+                yield step
             else:
-                draft = draft_answer(self.chat_model, question, passages, window=_window_text(f))
-            checked = check_answer(draft, passages, self.index.embedder, cache=cache)
-            text, citations = checked.text, checked.citations
-            # the model's own draft: answered when its citations survive the check, else not_found
-            # as before; its confidence, the share of its sentences the check kept
+                draft = step
+        if draft is None:
+            raise AssertionError("an answerer ends with its Draft")
+        checked = check_statements(draft.statements, passages, self.index.embedder, cache=cache)
+        text, citations = checked.text, checked.citations
+        if citations and draft.notes:  # each part answered, or named as not found
+            text += "\n\n" + "\n".join(draft.notes)
+        confidence = draft.confidence
+        if confidence is None:  # the share of the draft the check kept
             kept = len(split_sentences(checked.text)) if citations else 0
             confidence = kept / (kept + len(checked.dropped)) if kept else 0.0
-        else:
-            idf = self.index.lexical().idf
-            off = self.settings.rules_off
-            period = None if "period" in off else _period(f)
-            focus_terms = [] if "focus" in off else _focus_terms(f)
-            asked = Asked.of(query, focus_pattern(focus_terms), period, off)
-            scored = score_sentences(
-                query, passages, self.index.embedder, query_vector=qvec, cache=cache, focus_terms=focus_terms,
-                period=period, idf=idf, off=off, asked=asked,
-            )
-            chosen = select_sentences(scored, off=off)
-            signals = signals_of(
-                query, scored, chosen, passages, idf,
-                (lambda s: states_period(s, focus_terms, period)) if period else None,
-            )
-            decision = self.decider.decide(signals)
-            best = chosen[0] if chosen else None
-            if decision.answer and best is not None and "undated" not in off and _undated_for(best.passage, f):
-                decision = Decision(False, True, decision.confidence)  # quoted, as unconfirmed
-            text, citations = "", []
-            missing: list[str] = []
-            if decision.answer:
-                if "parts" not in off:
-                    extra, missing = self._other_parts(query, passages, chosen, cache, focus_terms, period, idf)
-                    chosen += extra
-                # a paragraph break between quotes: a quoted heading without a full stop must not run
-                # into the next quote when the check splits the draft into sentences
-                draft = "\n\n".join(
-                    f"{line} [{passages.index(s.passage) + 1}]" for s in chosen for line in (s.text, *s.items)
-                )
-                extracted = check_answer(draft, passages, self.index.embedder, cache=cache)
-                citations = extracted.citations
-                text = _with_direct_line(asked, chosen, extracted.text, citations)
-                if citations and missing:  # each part answered, or named as not found
-                    text += "\n\n" + "\n".join(f"{PART_NOT_FOUND} {part}?" for part in missing)
-            confidence = decision.confidence
         t2 = time.perf_counter()
         timings["answer"] = (t2 - t1) * 1e3
         outcome: Outcome = "answered"
         if not citations:
-            if best is not None and decision.close:
+            if draft.closest is not None and draft.close:
                 outcome = "unconfirmed"
-                text, citations = _unconfirmed(best)
+                text, citations = _unconfirmed(*draft.closest)
             else:
                 outcome = "not_found"
                 text, citations = _abstention(passages)
@@ -276,52 +246,13 @@ class Engine:
                 "question": question,
                 "outcome": outcome,
                 "confidence": ans.confidence,
-                "signals": {k_: round(v, 3) for k_, v in signals.features().items()},
+                "signals": {k_: round(v, 3) for k_, v in draft.signals.features().items()},
                 "retrieved": [(p.release_id, round(p.score, 4)) for p in passages],
                 "latency_ms": ans.timings_ms["total"],
             },
         )
         yield ans, passages
 
-    def _other_parts(
-        self,
-        query: str,
-        passages: list[Passage],
-        chosen: list[ScoredSentence],
-        cache: VectorCache,
-        focus_terms: list[str],
-        period: tuple[dt.date, dt.date] | None,
-        idf: Any,
-    ) -> tuple[list[ScoredSentence], list[str]]:
-        """For "How much ..., and how many ...?": the best sentence for each later part that the
-        sentences already chosen leave unanswered (read with the first part, which it may refer to:
-        "and how much of it had been allocated?"), stating what that part asks for; and the parts
-        no sentence answers."""
-        parts = question_parts(query)
-        extra: list[ScoredSentence] = []
-        missing: list[str] = []
-        for part in parts[1:]:
-            own = set(lexical_tokens(part)) - set(lexical_tokens(parts[0]))
-            if not own or own <= {t for s in chosen + extra for t in s.covers}:
-                continue
-            scored = score_sentences(
-                f"{part} {parts[0]}", passages, self.index.embedder, cache=cache, focus_terms=focus_terms,
-                period=period, idf=idf, off=self.settings.rules_off,
-                # what the part asks for is read from the part alone: "what does it include" asks no sum
-                asked=Asked.of(part, focus_pattern(focus_terms), period, self.settings.rules_off),
-            )
-            taken = {s.text for s in chosen + extra}
-            found = next(
-                (s for s in scored if s.score >= self.settings.abstain_threshold and s.text not in taken
-                 and s.covers & own and s.has_kind),
-                None,
-            )
-            kind = answer_kind(part)
-            if found is None and not (kind and any(states_kind(kind, s.text) for s in chosen + extra)):
-                missing.append(part)  # said only when no chosen sentence states what it asks for either
-            elif found is not None:
-                extra.append(found)
-        return extra, missing
 
 
 def _validate(question: str) -> None:
@@ -366,63 +297,10 @@ def _outside_archive(f: Filters, covered: tuple[dt.date, dt.date] | None) -> str
     return ""
 
 
-def _focus_terms(f: Filters) -> list[str]:
-    """Words that name the window as asked ("June" for June 2025, "2022" for 2022): a sentence
-    that names the period ("6,070 in June") answers a dated question better than one that doesn't."""
-    a, b = f.focus_since, f.focus_until
-    if not a or not b:
-        return []
-    if a.year == b.year and a.month == b.month and a.day == 1 and (b + dt.timedelta(days=1)).day == 1:
-        return [a.strftime("%B")]
-    if (a.month, a.day, b.month, b.day) == (1, 1, 12, 31) and a.year == b.year:
-        return [str(a.year)]
-    return []
-
-
-def _period(f: Filters) -> tuple[dt.date, dt.date] | None:
-    """The period the question asks about ("in 2022", "in fiscal year 2024", "last month"); not
-    the date it gives its source by ("according to the June 2025 fact sheet")."""
-    if f.focus_dates_source or not (f.focus_since and f.focus_until):
-        return None
-    return f.focus_since, f.focus_until
-
-
-def _undated_for(p: Passage, f: Filters) -> bool:
-    """A dated question answered from an undated release whose text names no time, with its
-    year, inside the window asked: nothing confirms the release speaks of that time."""
-    if not f.has_window or p.date is not None:
-        return False
-    since, until = f.focus_since or f.since, f.focus_until or f.until
-    from pressbot.timewindow import time_windows
-
-    return not any(
-        _YEAR_IN.search(w.text)
-        and (since is None or w.until is None or w.until >= since)
-        and (until is None or w.since is None or w.since <= until)
-        for w in time_windows(f"{p.title}\n{p.text}")
-    )
-
-
-def _with_direct_line(asked: Asked, chosen: list[ScoredSentence], text: str, citations: list[Citation]) -> str:
-    """The answer opened by the direct answer (pressbot/direct.py), from the first quoted
-    sentence that states the kind asked, cited as that sentence is; kept only when the cited
-    quote holds every span of it."""
-    for s in chosen:
-        if not s.has_kind:
-            continue
-        spans = direct_spans(asked, s.text)
-        cite = next((c for c in citations if s.text in c.quote), None)
-        if cite is not None and supported_by(spans, cite.quote):
-            return f"{line_of(spans)} [{cite.n}]\n\n{text}"
-        return text
-    return text
-
-
-def _unconfirmed(best: ScoredSentence) -> tuple[str, list[Citation]]:
+def _unconfirmed(sentence: str, p: Passage) -> tuple[str, list[Citation]]:
     """The closest passage, quoted and cited, said to be unconfirmed: a journalist can read it and
     judge, and is not told the archive lacks what it may hold."""
-    p = best.passage
-    quote = _clip(best.text, UNCONFIRMED_QUOTE_CHARS)
+    quote = _clip(sentence, UNCONFIRMED_QUOTE_CHARS)
     cite = Citation(n=1, release_id=p.release_id, title=p.title, date=p.date, url=p.url, quote=quote)
     return f"{UNCONFIRMED_TEXT} The closest passage: '{quote}' [1]", [cite]
 

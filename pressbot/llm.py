@@ -28,10 +28,12 @@ from langchain.chat_models import init_chat_model
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
-from pressbot.citations import CITATION_MARK
+from pressbot.answerer import Draft, Question
+from pressbot.citations import CITATION_MARK, parse_draft
 from pressbot.config import Settings
 from pressbot.errors import ConfigError, LLMError, PressbotError
 from pressbot.prompts import render, render_chat
+from pressbot.sentence_vectors import VectorCache
 from pressbot.sentences import split_sentences
 from pressbot.types import Passage
 
@@ -256,3 +258,26 @@ def stream_draft(
     visible = _strip_think(raw)
     if len(visible) > shown:
         yield visible[shown:]
+
+
+class LLMAnswerer:
+    """The chat model as an `Answerer`: its text, cleaned, parsed once into statements (the
+    citation check then verifies each one); its confidence is the share the check keeps."""
+
+    previews = True
+
+    def __init__(self, chat_model: BaseChatModel) -> None:
+        self.chat_model = chat_model
+
+    def drafts(
+        self, question: Question, passages: list[Passage], cache: VectorCache, *, stream: bool = False
+    ) -> Iterator[str | Draft]:
+        if stream:
+            pieces: list[str] = []
+            for piece in stream_draft(self.chat_model, question.text, passages, window=question.window):
+                pieces.append(piece)
+                yield piece
+            text = clean_draft("".join(pieces))
+        else:
+            text = draft_answer(self.chat_model, question.text, passages, window=question.window)
+        yield Draft(parse_draft(text))

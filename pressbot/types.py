@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
@@ -104,6 +105,17 @@ class Passage(BaseModel):
     lexical_rank: int | None = None
     undated: bool = False
     sentence_ends: list[int] = Field(default_factory=list)  # empty: an index built before they were stored
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One claim of an answerer's draft: its text, the passages it cites (0-based), and for a
+    direct answer the spans the cited passage's quote must hold verbatim (checked by span, not
+    by similarity)."""
+
+    text: str
+    refs: tuple[int, ...]
+    spans: tuple[str, ...] = ()
 
 
 class Citation(BaseModel):

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from pressbot.asked import Asked
-from pressbot.direct import direct_spans, line_of, supported_by
+from pressbot.citations import holds_spans
+from pressbot.direct import direct_spans, line_of
 
 SEED = ("In particular, the development program in which $180 million dollars will be invested to support "
         "Guatemala, Honduras, El Salvador, Colombia, Ecuador, Venezuela, Cuba and Haiti.")
@@ -65,6 +66,6 @@ def test_no_line_when_the_sentence_does_not_single_out_an_answer(question: str, 
 
 
 def test_a_line_is_supported_only_when_its_quote_holds_every_span() -> None:
-    assert supported_by(("El Salvador", "Haiti"), "support  el salvador and HAITI.")
-    assert not supported_by(("El Salvador", "Panama"), SEED)
-    assert not supported_by((), SEED)
+    assert holds_spans("support  el salvador and HAITI.", ("El Salvador", "Haiti"))
+    assert not holds_spans(SEED, ("El Salvador", "Panama"))
+    assert not holds_spans(SEED, ())
