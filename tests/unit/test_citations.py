@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from evals.hash_embeddings import HashEmbeddings
-from pressbot.citations import check_answer, checkable, facts_of, supports
-from pressbot.types import Passage
+from pressbot.citations import check_answer, check_statements, checkable, facts_of, parse_draft, supports
+from pressbot.types import Passage, Statement
 from tests.support import SEED_TEXT, sample_releases
 
 HAITI_1 = "The United States will provide $15 million in humanitarian assistance to Haiti after the earthquake."
@@ -148,3 +148,21 @@ def test_a_passage_cited_by_two_sentences_quotes_the_support_of_each(passages, e
     assert [c.release_id for c in checked.citations] == ["wh-haiti", "wh-climate"]
     assert checked.citations[0].quote == f"{HAITI_1} … {HAITI_2}"
     assert checked.citations[1].quote == CLIMATE_1
+
+
+def test_a_direct_answer_is_kept_only_when_a_sentence_of_its_passage_holds_every_span(passages, embedder):
+    direct = Statement("$15 million", (1,), ("$15 million",))
+    quote = Statement(HAITI_1, (1,))
+    checked = check_statements([direct, quote], passages, embedder)
+    assert checked.text == f"$15 million [1]\n\n{HAITI_1} [1]"  # its own paragraph, then the quote
+    assert [(c.n, c.release_id, c.quote) for c in checked.citations] == [(1, "wh-haiti", HAITI_1)]
+    wrong = Statement("$20 million", (1,), ("$20 million",))  # a span the passage does not hold
+    elsewhere = Statement("$15 million", (0,), ("$15 million",))  # cited to a passage without it
+    checked = check_statements([wrong, elsewhere, quote], passages, embedder)
+    assert checked.text == f"{HAITI_1} [1]" and checked.dropped == ["$20 million", "$15 million"]
+
+
+def test_a_drafted_text_is_parsed_once_into_statements_with_their_passages() -> None:
+    assert parse_draft(f"{HAITI_1} [2] {HAITI_2} [2][3]") == [
+        Statement(HAITI_1, (1,)), Statement(HAITI_2, (1, 2)),
+    ]
