@@ -415,9 +415,14 @@ def test_the_slack_threads_stop_when_the_server_shuts_down_after_answering_what_
         ev = mention(HAITI, channel="C13")
         assert post_json(served.url, event_callback(ev)).status_code == 200
         assert fake.wait_for(lambda f: f.calls_to("chat.postMessage", ok=True))  # the note is up, the answer not yet
-        started = [t for t in threading.enumerate() if t not in before and t.name.startswith("pressbot-")]
-        names = {t.name.rsplit("_", 1)[0] for t in started}
-        assert names >= {"pressbot-answer", "pressbot-slack-send"}, [t.name for t in threading.enumerate()]
+        # the note can be out before the listener hands the question to the answer pool: wait for both
+        deadline = time.monotonic() + 5
+        while True:
+            started = [t for t in threading.enumerate() if t not in before and t.name.startswith("pressbot-")]
+            if {t.name.rsplit("_", 1)[0] for t in started} >= {"pressbot-answer", "pressbot-slack-send"}:
+                break
+            assert time.monotonic() < deadline, [t.name for t in threading.enumerate()]
+            time.sleep(0.01)
     # uvicorn has run the lifespan's shutdown: the question under way was still answered ...
     [reply] = fake.thread("C13", ev["ts"])
     assert "Statement on Haiti" in reply["text"]
