@@ -147,8 +147,17 @@ class Health(BaseModel):
 
 
 class Readiness(BaseModel):
-    status: Literal["ready", "loading", "failed"]
-    detail: str | None = None
+    status: Literal["ready", "loading", "failed"] = Field(
+        description="The engine (index and model): `ready`, or `loading`, or `failed` (see `detail`)."
+    )
+    detail: str | None = Field(None, description="Why the engine failed to load.")
+    slack: str = Field(
+        "off",
+        pattern=r"^(off|starting|ready|(starting|rejected|failed): .+)$",
+        description="Slack's side (HTTP mode at /slack/events): `off` (not configured), `starting` (waiting for "
+        "the engine; `starting: <why>` while Slack's Web API cannot be reached), `ready`, `rejected: <why>` "
+        "(Slack rejected the bot token) or `failed: <why>`. It never makes /readyz 503.",
+    )
 
 
 class FieldError(BaseModel):

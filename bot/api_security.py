@@ -1,4 +1,5 @@
-"""Who may call the API and how often: bearer tokens and a per-caller rate limit.
+"""Who may call the API, how often and how much: bearer tokens, a per-caller rate limit and
+a limit on the body's size.
 
 Tokens come from PRESSBOT_API_TOKENS (several may be valid at once, so they can be rotated)
 and are compared in constant time. A caller is known by a short digest of its token, never
@@ -8,6 +9,9 @@ callers are then told apart by their IP address.
 
 The limits live in this process, or in Redis when PRESSBOT_REDIS_URL is set, so that replicas
 behind a load balancer grant one limit between them (`SharedRateLimiter`).
+
+`caller_gate` is the FastAPI dependency that /v1 runs for each request (401 without a valid
+token, 429 past the limit); `BodyLimitMiddleware` answers 413 for a body over the limit.
 """
 
 from __future__ import annotations
@@ -19,9 +23,15 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
+from fastapi import Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot.api_problems import ApiProblem, problem
 
 if TYPE_CHECKING:
     import redis
@@ -152,3 +162,72 @@ def make_rate_limiter(settings: Settings) -> RateLimiter:
 def retry_after(wait_s: float) -> str:
     """The Retry-After header value: whole seconds, rounded up, at least 1."""
     return str(max(1, math.ceil(wait_s)))
+
+
+# --- the FastAPI side: the gate of /v1 and the body limit ------------------------------------
+BEARER = HTTPBearer(auto_error=False, description="One of the tokens in PRESSBOT_API_TOKENS.")
+
+
+def client_address(request: Request) -> str:
+    # the peer, or the client a trusted proxy names (uvicorn's proxy headers, see bot/api_server.py)
+    return request.client.host if request.client else "unknown"
+
+
+def caller_gate(auth: TokenAuth, rate: RateLimiter) -> Callable[..., None]:
+    """The dependency that admits a /v1 request: with tokens, a valid bearer token (401) within
+    its rate limit (429); without tokens, within the client address's rate limit."""
+
+    def admit(caller: str) -> None:
+        wait = rate.acquire(caller)
+        if wait is not None:
+            raise ApiProblem(429, f"rate limit of {rate.capacity:.0f} requests per minute reached; "
+                             f"retry in {retry_after(wait)} s", "rate-limited", {"Retry-After": retry_after(wait)})
+
+    def require_token(request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)]) -> None:
+        caller = auth.caller(request.headers.get("authorization"))
+        if caller is None:
+            # guessing tokens costs the guesser: failures count against the address's own limit
+            admit(f"auth-failures:{client_address(request)}")
+            raise ApiProblem(401, "a valid bearer token is required: send `Authorization: Bearer <token>` with one "
+                             "of the tokens in PRESSBOT_API_TOKENS", "unauthorized", {"WWW-Authenticate": "Bearer"})
+        admit(caller)
+
+    def limit_by_client(request: Request) -> None:
+        admit(f"ip:{client_address(request)}")
+
+    return require_token if auth.enabled else limit_by_client
+
+
+class BodyLimitMiddleware:
+    """413 for bodies over `max_bytes`: at once from Content-Length, else while reading (chunked).
+
+    (Starlette's own limit answers in plain text; this one keeps the problem+json format.)
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await problem(413, self.detail, kind="too-large")(scope, receive, send)
+            return
+        received = 0
+
+        async def receive_limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise ApiProblem(413, self.detail, "too-large")  # rendered by the app's handler
+            return message
+
+        await self.app(scope, receive_limited, send)
+
+    @property
+    def detail(self) -> str:
+        return f"the request body is larger than {self.max_bytes // 1024} KB; send a shorter question"

@@ -8,12 +8,15 @@ in one answer or one apology (see `_Reply`). Bolt acknowledges events before the
 listeners run (process_before_response=False), so a slow answer never delays the ack;
 `/ask` acks first, then answers through `respond`.
 
-Slack's rules (docs/design.md): retries and the app_mention + message pair are deduplicated
-(`slack_dedupe`); other bots' messages are ignored (Bolt already ignores the bot's own);
-429s are retried after Retry-After by slack_sdk's RateLimitErrorRetryHandler; posting is
-paced to about one message per second per channel, in a queue per channel that holds no
-thread while it waits (`ChannelQueues`); Slack API errors are logged with their
-context, never raised; a failure while answering posts a short apology in the thread.
+Slack's rules (docs/design.md), as Bolt global middleware before any listener runs
+(`_install_filters`): other bots' messages, edits and other message subtypes, and the bot's own
+messages are ignored, and so are channel messages that do not mention the bot; retries and the
+app_mention + message pair are deduplicated (`slack_dedupe`). 429s are retried after
+Retry-After by slack_sdk's RateLimitErrorRetryHandler; posting is paced to about one message
+per second per channel, in a queue per channel that holds no thread while it waits
+(`ChannelQueues`); Slack API errors are logged with their context, never raised; a failure
+while answering posts a short apology in the thread.
+`SlackApp.close()` stops its thread pools (the server's lifespan, or `pressbot slack`, calls it).
 """
 
 from __future__ import annotations
@@ -24,12 +27,12 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import Any, TypeGuard
 from urllib.error import URLError
 
 from pydantic import SecretStr
-from slack_bolt import App, BoltContext, Respond
+from slack_bolt import Ack, App, BoltContext, BoltResponse, Respond
 from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -72,6 +75,7 @@ _PLACEHOLDER = re.compile(r"\.\.\.|…|change[-_ ]?me|your[-_ ]|replace|placehol
 _ANSWERABLE_SUBTYPES = {None, "thread_broadcast", "file_share"}
 ANSWER_WORKERS = 4  # engine calls at once; the engine is CPU-bound, more would only queue on the cores
 SENDERS = 8  # Slack calls at once (I/O-bound; pacing waits hold none of them)
+CLOSE_GRACE_S = 5.0  # at shut-down, how long the questions under way get to be answered and posted
 # errors after which nothing can be posted in the channel: the question ends there, logged
 UNREACHABLE = {"not_in_channel", "channel_not_found", "is_archived", "invalid_auth", "not_authed",
                "account_inactive", "token_revoked", "token_expired", "missing_scope", "no_permission",
@@ -114,24 +118,50 @@ class ChannelQueues:
 
     A post waiting for its channel's next slot holds no thread (a timer wakes the channel), so
     a DM never waits behind another channel's backlog and an answer worker never sleeps for
-    pacing. `call` runs an unpaced call (chat.update, chat.delete) at once.
+    pacing. `call` runs an unpaced call (chat.update, chat.delete) at once. `close` lets what
+    is queued go out (for a while), then stops the senders; later calls are dropped, logged.
     """
 
     def __init__(self, interval_s: float = 1.0, senders: int = SENDERS) -> None:
         self.interval_s = interval_s
         self._pool = ThreadPoolExecutor(max_workers=senders, thread_name_prefix="pressbot-slack-send")
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # notified when a job ends (for `close`)
         self._queues: dict[str, deque[Callable[[], None]]] = {}
         self._busy: set[str] = set()  # channels with a post being sent, or waiting for their slot
         self._next: dict[str, float] = {}  # channel -> earliest time of its next post
+        self._running = 0  # jobs handed to the senders and not finished
+        self._closed = False
 
     def post(self, channel: str, job: Callable[[], None]) -> None:
         with self._lock:
+            if self._refused(channel):
+                return
             self._queues.setdefault(channel, deque()).append(job)
             self._pump(channel)
 
     def call(self, job: Callable[[], None]) -> None:
-        self._pool.submit(self._guarded, job)
+        with self._lock:
+            if not self._refused(None):
+                self._submit(self._guarded, job)
+
+    def _refused(self, channel: str | None) -> bool:
+        if self._closed:
+            log.warning("Slack call dropped (channel=%s): the bot is shutting down", channel)
+        return self._closed
+
+    def _submit(self, fn: Callable[..., None], *args: Any) -> None:
+        """Hand a job to the senders (lock held)."""
+        self._running += 1
+        self._pool.submit(self._run, fn, *args)
+
+    def _run(self, fn: Callable[..., None], *args: Any) -> None:
+        try:
+            fn(*args)
+        finally:
+            with self._lock:
+                self._running -= 1
+                self._changed.notify_all()
 
     def _pump(self, channel: str) -> None:
         """Start the channel's next post if it may go now, or set a timer for its slot (lock held)."""
@@ -144,6 +174,10 @@ class ChannelQueues:
             if len(self._next) > 1000:  # forget idle channels
                 self._next = {c: t for c, t in self._next.items() if t > now}
             return
+        if self._closed:
+            log.warning("%d Slack post(s) dropped (channel=%s): the bot is shutting down", len(queue), channel)
+            self._queues.pop(channel, None)
+            return
         self._busy.add(channel)
         wait = self._next.get(channel, now) - now
         if wait > 0:
@@ -152,12 +186,13 @@ class ChannelQueues:
             timer.start()
             return
         self._next[channel] = now + self.interval_s
-        self._pool.submit(self._send, channel, queue.popleft())
+        self._submit(self._send, channel, queue.popleft())
 
     def _wake(self, channel: str) -> None:
         with self._lock:
             self._busy.discard(channel)
             self._pump(channel)
+            self._changed.notify_all()
 
     def _send(self, channel: str, job: Callable[[], None]) -> None:
         try:
@@ -174,8 +209,15 @@ class ChannelQueues:
         except Exception:  # a bug must show in the log, not vanish in a Future
             log.exception("Slack send task failed")
 
-    def shutdown(self) -> None:
+    def close(self, timeout_s: float = 0.0) -> None:
+        """Wait up to `timeout_s` for every queued call to go out, then stop the senders."""
+        with self._lock:
+            self._changed.wait_for(lambda: not (self._running or self._busy or self._queues), timeout_s)
+            self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def shutdown(self) -> None:
+        self.close(0.0)
 
 
 def _error_code(exc: Exception) -> str:
@@ -312,6 +354,89 @@ def _from_a_bot(event: dict[str, Any]) -> bool:
     return bool(event.get("bot_id")) or event.get("subtype") == "bot_message" or bool(event.get("bot_profile"))
 
 
+def _mentions_the_bot(event: dict[str, Any], bot_user_id: str | None) -> bool:
+    return bool(bot_user_id) and f"<@{bot_user_id}" in (event.get("text") or "")
+
+
+def _is_message(event: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
+    """An event that carries a user's message: what the question filters look at."""
+    return event is not None and event.get("type") in ("app_mention", "message")
+
+
+def _install_filters(app: App, deduper: Deduper) -> None:
+    """Bolt global middleware that drops every message event that is not a new question.
+
+    They run in this order for each request, after Bolt's own (signature, authorization, the
+    bot's own events by bot id). A filter that drops an event acks it (so Slack does not deliver
+    it again) and does not call `next_()`, so no listener sees it. Commands, button clicks and
+    other events pass. The dedupe comes last, so only questions use up its memory (and Redis).
+    """
+
+    @app.middleware
+    def ignore_other_bots(event: dict[str, Any] | None, ack: Ack, next_: Callable[[], None]) -> BoltResponse | None:
+        if _is_message(event) and _from_a_bot(event):
+            return ack()
+        next_()
+        return None
+
+    @app.middleware
+    def ignore_subtypes(event: dict[str, Any] | None, ack: Ack, next_: Callable[[], None]) -> BoltResponse | None:
+        # edits, deletions, joins...: no new question (a broadcast thread reply or a file's text is one)
+        if _is_message(event) and event.get("subtype") not in _ANSWERABLE_SUBTYPES:
+            return ack()
+        next_()
+        return None
+
+    @app.middleware
+    def ignore_own_messages(event: dict[str, Any] | None, context: BoltContext, ack: Ack,
+                            next_: Callable[[], None]) -> BoltResponse | None:
+        if _is_message(event) and event.get("user") and event.get("user") == context.bot_user_id:
+            return ack()
+        next_()
+        return None
+
+    @app.middleware
+    def only_questions(event: dict[str, Any] | None, context: BoltContext, ack: Ack,
+                       next_: Callable[[], None]) -> BoltResponse | None:
+        # a DM is a question; a channel `message` only when it mentions the bot (in case app_mention
+        # is not subscribed; when it is, the pair is deduplicated on channel + ts)
+        if (_is_message(event) and event.get("type") == "message" and event.get("channel_type") != "im"
+                and not _mentions_the_bot(event, context.bot_user_id)):
+            return ack()
+        next_()
+        return None
+
+    @app.middleware
+    def drop_duplicates(body: dict[str, Any], event: dict[str, Any] | None, ack: Ack,
+                        next_: Callable[[], None]) -> BoltResponse | None:
+        if _is_message(event) and not deduper.first_time(event_keys(body, event)):
+            log.info("duplicate delivery ignored: event_id=%s channel=%s ts=%s",
+                     body.get("event_id"), event.get("channel"), event.get("ts"))
+            return ack()
+        next_()
+        return None
+
+
+class SlackApp(App):
+    """Bolt's App with the thread pools that answer and post for it; `close()` stops them."""
+
+    answers: ThreadPoolExecutor
+    pending: set[Future[None]]  # questions handed to `answers` and not finished
+    owned_queues: ChannelQueues | None = None  # the channel queues it made (those passed in are the caller's)
+
+    def close(self, grace_s: float = CLOSE_GRACE_S) -> None:
+        """No new questions; those under way get `grace_s` in all to be answered and posted, then
+        the answer and sender threads stop (what is still queued is dropped, logged)."""
+        deadline = time.monotonic() + grace_s
+        self.answers.shutdown(wait=False)  # refuses new questions; the queued ones still run
+        _, late = wait(set(self.pending), timeout=grace_s)
+        self.answers.shutdown(wait=False, cancel_futures=True)
+        if late:
+            log.warning("Slack is shutting down: %d question(s) still being answered were not waited for", len(late))
+        if self.owned_queues is not None:
+            self.owned_queues.close(max(0.0, deadline - time.monotonic()))
+
+
 def create_slack_app(
     settings: Settings,
     engine: Engine,
@@ -320,7 +445,7 @@ def create_slack_app(
     feedback: FeedbackStore | None = None,
     deduper: Deduper | None = None,
     queues: ChannelQueues | None = None,
-) -> App:
+) -> SlackApp:
     """The Bolt app. Calls Slack's auth.test once (Bolt's token check): a rejected token is a ConfigError.
 
     `client` defaults to a WebClient for settings.slack_bot_token at settings.slack_api_url.
@@ -330,10 +455,9 @@ def create_slack_app(
         client = build_web_client(settings, require_secret(settings.slack_bot_token, "SLACK_BOT_TOKEN", prefix="xoxb-"))
     feedback = feedback or FeedbackStore.from_settings(settings)
     deduper = deduper if deduper is not None else make_deduper(settings)  # an empty Deduper is falsy
-    queues = queues or ChannelQueues()
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     try:
-        app = App(client=client, signing_secret=secret, process_before_response=False)
+        app = SlackApp(client=client, signing_secret=secret, process_before_response=False)
     except BoltError as exc:
         cause = exc.__context__  # Bolt raises BoltError while handling auth.test's SlackApiError
         code = _error_code(cause) if isinstance(cause, SlackApiError) else ""
@@ -352,16 +476,29 @@ def create_slack_app(
     # Answers run in a pool of their own, not in Bolt's listener threads: a busy engine then
     # never delays the ack of a slash command or a button click (Bolt waits for those acks,
     # in HTTP mode on the server's event loop).
-    answers = ThreadPoolExecutor(max_workers=ANSWER_WORKERS, thread_name_prefix="pressbot-answer")
+    answers = app.answers = ThreadPoolExecutor(max_workers=ANSWER_WORKERS, thread_name_prefix="pressbot-answer")
+    if queues is None:
+        queues = app.owned_queues = ChannelQueues()
+    _install_filters(app, deduper)
 
-    def in_background(fn: Callable[..., None], *args: Any) -> None:
+    app.pending = set()
+
+    def in_background(fn: Callable[..., None], *args: Any, on_bug: Callable[[], None] | None = None) -> None:
         def run() -> None:
             try:
                 fn(*args)
             except Exception:  # a bug must show in the log, not vanish in a Future
                 log.exception("Slack answer task %s failed", fn.__name__)
+                if on_bug is not None:  # after the log: whoever sees the apology finds the error logged
+                    on_bug()
 
-        answers.submit(run)
+        try:
+            future = answers.submit(run)
+        except RuntimeError:  # closed: the server is shutting down
+            log.warning("Slack question dropped: the bot is shutting down")
+            return
+        app.pending.add(future)
+        future.add_done_callback(app.pending.discard)
 
     def answer(question: str) -> tuple[Answer | None, dict[str, Any] | None]:
         """(the answer, None) or (None, a message saying why there is none)."""
@@ -384,18 +521,15 @@ def create_slack_app(
 
     def answer_in_thread(reply: _Reply, question: str, user: str | None) -> None:
         t0 = time.perf_counter()
-        ans: Answer | None = None
-        try:
-            if reply.unreachable:
-                return  # Slack refused the progress note for good (logged); the answer would be refused too
-            ans, notice = answer(question)
-            if ans is not None:
-                answer_id = record(ans, channel=reply.channel, thread_ts=reply.thread_ts, asked_by=user)
-                reply.finish(answer_message(ans, answer_id=answer_id))
-            else:
-                reply.finish(notice or notice_message(APOLOGY_TEXT))
-        finally:
-            reply.finish(notice_message(APOLOGY_TEXT))  # a no-op once finished; after a bug, the apology
+        if reply.unreachable:  # Slack refused the progress note for good; the answer would be refused too
+            reply.finish(notice_message(APOLOGY_TEXT))  # logs that the question ends without a reply
+            return
+        ans, notice = answer(question)
+        if ans is not None:
+            answer_id = record(ans, channel=reply.channel, thread_ts=reply.thread_ts, asked_by=user)
+            reply.finish(answer_message(ans, answer_id=answer_id))
+        else:
+            reply.finish(notice or notice_message(APOLOGY_TEXT))
         log.info(
             "slack answer",
             extra={"event": "slack_answer", "channel": reply.channel, "thread_ts": reply.thread_ts,
@@ -403,33 +537,17 @@ def create_slack_app(
                    "latency_ms": round((time.perf_counter() - t0) * 1e3, 1)},
         )
 
-    def on_question_event(body: dict[str, Any], event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-        if _from_a_bot(event) or event.get("subtype") not in _ANSWERABLE_SUBTYPES:
-            return
-        if event.get("user") and event.get("user") == context.bot_user_id:
-            return
-        if not deduper.first_time(event_keys(body, event)):
-            log.info("duplicate delivery ignored: event_id=%s channel=%s ts=%s",
-                     body.get("event_id"), event.get("channel"), event.get("ts"))
-            return
+    @app.event("app_mention")
+    @app.event("message")  # DMs, and channel messages that mention the bot (the filters let only those by)
+    def on_question(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
         channel, ts = event["channel"], event["ts"]
         thread_ts = event.get("thread_ts") or ts
         question = question_text(event.get("text") or "", context.bot_user_id)
         reply = _Reply(client, queues, channel, thread_ts)
         reply.begin()  # the progress note, queued on the channel; the answer is computed meanwhile
-        in_background(answer_in_thread, reply, question, event.get("user"))
-
-    @app.event("app_mention")
-    def on_mention(body: dict[str, Any], event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-        on_question_event(body, event, context, client)
-
-    @app.event("message")
-    def on_message(body: dict[str, Any], event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-        # DMs; and channel messages that mention the bot, in case app_mention is not subscribed
-        # (when it is, the pair is deduplicated on channel + ts)
-        mentioned = bool(context.bot_user_id) and f"<@{context.bot_user_id}" in (event.get("text") or "")
-        if event.get("channel_type") == "im" or mentioned:
-            on_question_event(body, event, context, client)
+        # after a bug (logged first), the apology: every question ends in one answer or one apology
+        in_background(answer_in_thread, reply, question, event.get("user"),
+                      on_bug=lambda: reply.finish(notice_message(APOLOGY_TEXT)))
 
     @app.command("/ask")
     def on_ask(ack: Callable[..., None], command: dict[str, Any], respond: Respond) -> None:

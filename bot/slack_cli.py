@@ -57,11 +57,13 @@ def register(cli: click.Group, settings_of: Callable[..., Settings]) -> None:
         app_token = require_secret(settings.slack_app_token, "SLACK_APP_TOKEN", prefix="xapp-")
         engine = Engine.from_settings(settings)
         engine.warm_up()
-        handler = socket_mode_handler(create_slack_app(settings, engine), app_token)
+        app = create_slack_app(settings, engine)
+        handler = socket_mode_handler(app, app_token)
         try:
             handler.connect()
         except SlackApiError as exc:
             handler.close()
+            app.close()
             raise ConfigError(
                 f"Slack refused to open a Socket Mode connection ({exc.response.get('error')}); "
                 "check SLACK_APP_TOKEN (an app-level xapp- token with connections:write) and that "
@@ -75,6 +77,7 @@ def register(cli: click.Group, settings_of: Callable[..., Settings]) -> None:
             pass
         finally:
             handler.close()
+            app.close()  # its answer and sender threads stop with it
 
     @cli.group()
     def feedback() -> None:

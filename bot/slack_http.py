@@ -10,7 +10,9 @@ engine is loaded: until then Slack's url_verification challenge is answered (so 
 URL can be saved while a replica starts), events get 503 (Slack delivers them again later),
 and /ask gets a short "starting up" note. A bot token that Slack rejects turns Slack off with
 one clear error in the log: the HTTP API keeps serving, /slack/events answers 503 saying why.
-A Slack Web API that cannot be reached is tried again in the background.
+A Slack Web API that cannot be reached is tried again in the background. /readyz reports the
+state as its `slack` field ("starting", "ready", "rejected: <why>"), never as a 503; when the
+server shuts down (the router's lifespan), the Slack app's thread pools stop.
 
 Mount it on the API app (the router at once, `start` once the engine is loaded)::
 
@@ -22,17 +24,20 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qs
 
+import anyio
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from slack_bolt.adapter.fastapi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
-from bot.slack_app import SlackUnreachableError, create_slack_app, require_secret
+from bot.api_routes import ReportingRouter
+from bot.slack_app import SlackApp, SlackUnreachableError, create_slack_app, require_secret
 from pressbot.config import Settings
 from pressbot.engine import Engine
 from pressbot.errors import ConfigError
@@ -52,16 +57,33 @@ class SlackEvents:
                  retry_delays_s: tuple[float, float] = RETRY_DELAYS_S) -> None:
         self.settings, self.client, self.retry_delays_s = settings, client, retry_delays_s
         self.verifier = SignatureVerifier(require_secret(settings.slack_signing_secret, "SLACK_SIGNING_SECRET"))
+        self.app: SlackApp | None = None
         self.handler: SlackRequestHandler | None = None
         self.off: str | None = None  # why Slack is off (a rejected token, a broken app)
+        self.rejected = False  # off because Slack rejected the bot token (not a bug)
         self.waiting: str | None = None  # why Slack is not on yet (the Web API unreachable)
         self._stop = threading.Event()
-        self.router = APIRouter(tags=["slack"])
+        self.router: APIRouter = ReportingRouter(readiness_field="slack", state=self.readiness, tags=["slack"],
+                                                 lifespan=self._lifespan)
         self.router.add_api_route(EVENTS_PATH, self.handle, methods=["POST"], include_in_schema=False)
 
     @property
     def state(self) -> str:
         return "on" if self.handler else "off" if self.off else "starting"
+
+    def readiness(self) -> str:
+        """Slack's state for /readyz: "starting" ("starting: <why>" while Slack cannot be reached),
+        "ready", "rejected: <why>" (the bot token) or "failed: <why>" (the app could not be built)."""
+        if self.handler is not None:
+            return "ready"
+        if self.off:
+            return f"{'rejected' if self.rejected else 'failed'}: {_one_line(self.off)}"
+        return f"starting: {_one_line(self.waiting)}" if self.waiting else "starting"
+
+    @asynccontextmanager
+    async def _lifespan(self, _: Any) -> AsyncIterator[None]:
+        yield
+        await anyio.to_thread.run_sync(self.close)  # the server is shutting down; close waits a little
 
     def start(self, engine: Engine) -> None:
         """Build the Bolt app for `engine` (Slack's auth.test). Never raises: see the module docstring."""
@@ -84,7 +106,7 @@ class SlackEvents:
             log.error("Slack is not on yet: %s; trying again in the background", exc)
             return False
         except ConfigError as exc:  # the bot token rejected
-            self.off, self.waiting = str(exc), None
+            self.off, self.rejected, self.waiting = str(exc), True, None
             log.error("Slack is off: %s. The HTTP API keeps serving; /slack/events answers 503 "
                       "until the token is fixed and the server restarted", exc)
             return True
@@ -92,12 +114,18 @@ class SlackEvents:
             self.off, self.waiting = f"{type(exc).__name__}: {exc}", None
             log.exception("Slack is off: the Slack app could not be built")
             return True
-        self.handler, self.waiting = SlackRequestHandler(app), None
+        if self._stop.is_set():  # closed while auth.test was under way
+            app.close()
+            return True
+        self.app, self.handler, self.waiting = app, SlackRequestHandler(app), None
         log.info("Slack HTTP mode is on at %s", EVENTS_PATH)
         return True
 
     def close(self) -> None:
+        """Stop trying to connect, and stop the Slack app's thread pools (no new answers)."""
         self._stop.set()
+        if self.app is not None:
+            self.app.close()
 
     async def handle(self, request: Request) -> Response:
         if self.handler is not None:
@@ -118,6 +146,10 @@ class SlackEvents:
             detail = "the index and model are still loading"
         # 503: Slack delivers the event again (after about 1 and 5 minutes); a click shows as failed
         return JSONResponse({"error": detail}, status_code=503, headers={"Retry-After": "30" if self.off else "5"})
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())  # Slack's error texts span lines; /readyz shows one
 
 
 def _classify(body: bytes, content_type: str) -> tuple[str, dict[str, Any]]:

@@ -3,6 +3,7 @@
 For every operation, generated requests (valid ones, and invalid ones) must never get a 5xx,
 and every response must match the schema: status codes, content types, headers and bodies.
 Bearer tokens are on, so schemathesis also checks that requests without one are refused.
+Every check schemathesis has runs (`ALL_CHECKS`), not only those its configuration enables.
 Examples are bounded so the module runs in well under a minute.
 
 (schemathesis' lazy `from_fixture` loader sets `request.node._nodeid`, which pytest 9 no
@@ -18,6 +19,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, assume, given, settings
 from schemathesis import GenerationMode
+from schemathesis.checks import CHECKS, load_all_checks
 
 from bot.api import create_app
 from tests.support import build_engine
@@ -25,6 +27,8 @@ from tests.support import build_engine
 TOKEN = "schemathesis-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 WITH_INPUT = ["POST /v1/ask", "POST /v1/search", "GET /v1/releases/{release_id}"]  # negative data needs input
+load_all_checks()
+ALL_CHECKS = CHECKS.get_all()
 OPERATIONS = [
     "POST /v1/ask",
     "POST /v1/search",
@@ -46,6 +50,14 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> schemathesis.BaseSch
 
 def test_every_operation_is_covered(api_schema: schemathesis.BaseSchema) -> None:
     assert sorted(result.ok().label for result in api_schema.get_all_operations()) == sorted(OPERATIONS)
+
+
+def test_all_checks_means_every_builtin_check() -> None:
+    names = {check.__name__ for check in ALL_CHECKS}
+    assert names >= {"not_a_server_error", "status_code_conformance", "content_type_conformance",
+                     "response_headers_conformance", "response_schema_conformance", "negative_data_rejection",
+                     "positive_data_acceptance", "missing_required_header", "unsupported_method",
+                     "allow_header_conformance", "use_after_free", "ensure_resource_availability", "ignored_auth"}
 
 
 @pytest.mark.parametrize(
@@ -72,6 +84,6 @@ def test_operation_conforms_to_the_schema(
             # the one rule JSON Schema cannot state: since <= until (a reversed window is a 422)
             body = case.body if isinstance(case.body, dict) else {}
             assume(not (body.get("since") and body.get("until") and body["since"] > body["until"]))
-        case.call_and_validate(headers=AUTH)
+        case.call_and_validate(headers=AUTH, checks=ALL_CHECKS)
 
     check()

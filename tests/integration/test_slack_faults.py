@@ -351,3 +351,86 @@ def test_pressbot_serve_with_a_rejected_bot_token_serves_the_api_with_slack_off(
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+# --- /readyz reports Slack's state; the Slack threads stop with the server ----------------------
+
+
+def readiness(base: str) -> tuple[int, dict[str, Any]]:
+    resp = httpx.get(f"{base}/readyz", timeout=5)
+    return resp.status_code, resp.json()
+
+
+def test_readyz_reports_slacks_state_and_a_broken_slack_never_makes_it_503(
+    engine: Engine, fake: FakeSlack, serve: Any, tmp_path: Path
+) -> None:
+    loaded = threading.Event()
+
+    def slow_loader(settings: Settings) -> Engine:
+        assert loaded.wait(30)
+        return engine
+
+    base = serve(slow_loader)
+    assert readiness(base) == (503, {"status": "loading", "detail": None, "slack": "starting"})
+    loaded.set()
+    wait_ready(base)
+    assert readiness(base) == (200, {"status": "ready", "detail": None, "slack": "ready"})
+
+    rejected = serve(engine, slack_settings(tmp_path, fake, slack_bot_token="xoxb-revoked-token"))
+    wait_ready(rejected)
+    status, body = readiness(rejected)
+    assert status == 200 and body["status"] == "ready"  # the HTTP API serves: only Slack is off
+    assert body["slack"].startswith("rejected: Slack rejected SLACK_BOT_TOKEN") and "invalid_auth" in body["slack"]
+    assert "\n" not in body["slack"]
+
+    no_slack = serve(engine, slack_settings(tmp_path, fake, slack_signing_secret=None))
+    wait_ready(no_slack)
+    assert readiness(no_slack) == (200, {"status": "ready", "detail": None, "slack": "off"})
+
+    fake.fail_always("auth.test", status=500)  # Slack unwell: tried again in the background
+    settings = slack_settings(tmp_path, fake)
+    events = SlackEvents(settings, retry_delays_s=(0.2, 0.5))
+    unwell = serve(engine, settings, mounts=[events.router, events.start])
+    wait_ready(unwell)
+    status, body = readiness(unwell)
+    assert status == 200 and body["slack"].startswith("starting: Slack's auth.test")
+    assert "internal_error" in body["slack"]
+    fake.heal("auth.test")
+    deadline = time.monotonic() + 10
+    while readiness(unwell)[1]["slack"] != "ready":
+        assert time.monotonic() < deadline, readiness(unwell)
+        time.sleep(0.05)
+
+
+def test_the_slack_threads_stop_when_the_server_shuts_down_after_answering_what_is_under_way(
+    engine: Engine, fake: FakeSlack, tmp_path: Path
+) -> None:
+    settings = slack_settings(tmp_path, fake)
+    events = SlackEvents(settings)
+    app = create_app(settings, SlowEngine(engine, 1.0), extra_routers=[events.router, events.start])  # type: ignore[arg-type]
+    before = set(threading.enumerate())
+    served = Served(app)
+    served.server.config.lifespan = "on"
+    with served:
+        ev = mention(HAITI, channel="C13")
+        assert post_json(served.url, event_callback(ev)).status_code == 200
+        assert fake.wait_for(lambda f: f.calls_to("chat.postMessage", ok=True))  # the note is up, the answer not yet
+        # the note can be out before the listener hands the question to the answer pool: wait for both
+        deadline = time.monotonic() + 5
+        while True:
+            started = [t for t in threading.enumerate() if t not in before and t.name.startswith("pressbot-")]
+            if {t.name.rsplit("_", 1)[0] for t in started} >= {"pressbot-answer", "pressbot-slack-send"}:
+                break
+            assert time.monotonic() < deadline, [t.name for t in threading.enumerate()]
+            time.sleep(0.01)
+    # uvicorn has run the lifespan's shutdown: the question under way was still answered ...
+    [reply] = fake.thread("C13", ev["ts"])
+    assert "Statement on Haiti" in reply["text"]
+    # ... and then the pools stopped: they refuse work, and their threads end
+    assert events.app is not None
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        events.app.answers.submit(print)
+    deadline = time.monotonic() + 5
+    while alive := [t.name for t in started if t.is_alive()]:
+        assert time.monotonic() < deadline, f"still running after shut-down: {alive}"
+        time.sleep(0.05)

@@ -463,3 +463,38 @@ def test_clicks_and_commands_are_acked_at_once_while_answers_are_busy(
         assert time.monotonic() - t0 < 1.5
     assert fake.wait_for(lambda f: all(answered(ev["channel"], ev["ts"])(f) for ev in busy), timeout=30)
     assert fake.wait_for(lambda f: f.calls_to("respond:cmd"), timeout=15)
+
+
+def test_the_filters_run_before_the_dedupe_so_ignored_events_use_none_of_its_memory(
+    engine: Engine, fake: FakeSlack, tmp_path: Path
+) -> None:
+    """The filters are Bolt global middleware: an event they drop is acked (200) and reaches no
+    listener and no dedupe key; a question passes them all, once."""
+    from slack_bolt.request import BoltRequest
+
+    from bot.slack_app import create_slack_app
+    from bot.slack_dedupe import Deduper
+
+    deduper = Deduper()
+    app = create_slack_app(slack_settings(tmp_path, fake), engine, deduper=deduper)
+    try:
+        def deliver(event: dict[str, Any], event_id: str | None = None) -> int:
+            body = json.dumps(event_callback(event, event_id))
+            return app.dispatch(BoltRequest(body=body, mode="socket_mode")).status
+
+        ignored = [
+            mention(HAITI, channel="C30", bot_id="BOTHER"),
+            message(HAITI, channel="D30", subtype="message_changed"),
+            message(HAITI, channel="D30", user="UBOT"),
+            message(f"no mention here: {HAITI}", channel="C30", channel_type="channel"),
+        ]
+        assert [deliver(ev) for ev in ignored] == [200] * len(ignored)
+        assert len(deduper) == 0
+        question = message(HAITI, channel="D31")
+        assert deliver(question, "EvQ1") == 200 and deliver(question, "EvQ1") == 200  # a redelivery
+        assert len(deduper) == 2  # its event id and its channel + ts
+        assert fake.wait_for(answered("D31", question["ts"]))
+        time.sleep(0.5)
+        assert [c.params["channel"] for c in fake.calls_to("chat.postMessage")] == ["D31"]
+    finally:
+        app.close()

@@ -191,7 +191,7 @@ def test_unknown_routes_and_methods_are_problems(client: TestClient) -> None:
 
 
 def test_engine_errors_become_problems(engine: Engine, tmp_path: Path) -> None:
-    from bot.api import _engine_problem
+    from bot.api_problems import engine_problem as _engine_problem
     from pressbot.errors import IndexEmptyError, QueryError
 
     resp = _engine_problem(QueryError("k=99 is out of range; use 1..50"))
