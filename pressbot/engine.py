@@ -18,6 +18,7 @@ from pressbot.answerer import Answerer, Draft, Question
 from pressbot.citations import check_statements
 from pressbot.config import Settings
 from pressbot.errors import QueryError
+from pressbot.glossary import search_texts
 from pressbot.index import Index, ReleaseRecord
 from pressbot.outcome import Decider, Outcome, decider_for
 from pressbot.search import Filters, Searcher, SearchResult
@@ -149,8 +150,10 @@ class Engine:
     def search(self, query: str, *, k: int | None = None, **options: Unpack[QueryOptions]) -> SearchResult:
         _validate(query)
         f, q, _ = self.resolve_filters(query, **options)
+        dense_q, q = search_texts(q, enabled=self.settings.glossary)
         return self.searcher.search(
-            q, k=_k(k, self.settings.k), filters=f, cache=VectorCache(self.index.sentence_vectors)
+            q, k=_k(k, self.settings.k), filters=f, query_vector=self.index.embedder.encode_query(dense_q),
+            cache=VectorCache(self.index.sentence_vectors),
         )
 
     def get_release(self, release_id: str) -> ReleaseRecord | None:
@@ -192,7 +195,10 @@ class Engine:
         _validate(question)
         k = _k(k, self.settings.k)
         f, query, report = self.resolve_filters(question, **options)
-        qvec = self.index.embedder.encode_query(query)
+        # a Spanish question: the English-only model embeds its English rendering; the lexical
+        # search and the answerer read that rendering and the question as asked (pressbot/glossary.py)
+        dense_query, query = search_texts(query, enabled=self.settings.glossary)
+        qvec = self.index.embedder.encode_query(dense_query)
         # sentence vectors, shared by search, scoring and checking; read from those stored at ingest
         cache = VectorCache(self.index.sentence_vectors)
         result = self.searcher.search(query, k=k, filters=f, query_vector=qvec, cache=cache)
