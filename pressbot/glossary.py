@@ -5,9 +5,11 @@ question detected as Spanish is rendered word by word with a bilingual glossary 
 policy vocabulary (`glossary_es_en.toml`, data, not code): "¿Qué arancel fijó Trump a la potasa
 de Canadá?" -> "what tariff set Trump potash Canada?". Names and numbers are kept as written,
 countries come from pressbot/places.py, words the glossary lacks are left out of the rendering.
-The dense side embeds the rendering; the lexical side (and the answerer) reads the rendering
-with every search word of the glossary, then the question as asked, so a release in Spanish
-still matches its own words. `PRESSBOT_GLOSSARY=off` turns it off (ablations).
+The dense side embeds the rendering; the lexical side reads the rendering with every search
+word of the glossary, then the question as asked, so a release in Spanish still matches its own
+words; the search vector adds the question's own to the rendering's. The answerer reads the
+rendering unless the best release found is Spanish: then the question as asked.
+`PRESSBOT_GLOSSARY=off` turns it off (ablations).
 """
 
 from __future__ import annotations
@@ -16,15 +18,19 @@ import functools
 import re
 import tomllib
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
+import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_SPANISH
 
+from pressbot.embeddings import PressbotEmbeddings
 from pressbot.errors import ConfigError
 from pressbot.places import spanish_country_names
+from pressbot.types import Passage
 
 GLOSSARY_FILE = Path(__file__).with_name("glossary_es_en.toml")
 
@@ -77,7 +83,7 @@ class Rendering:
 
 @dataclass(frozen=True)
 class Glossary:
-    questions: Mapping[tuple[str, ...], tuple[str, ...]]  # lower-case words as written -> English
+    exact: Mapping[tuple[str, ...], tuple[str, ...]]  # lower-case words as written -> English
     terms: Mapping[tuple[str, ...], tuple[str, ...]]  # Spanish stems -> English (rendering first)
     countries: Mapping[tuple[str, ...], str]  # folded Spanish country names -> English names
     longest: int  # words in the longest key
@@ -111,7 +117,7 @@ class Glossary:
 
     def _split(self, word: str) -> list[str]:
         """A hyphenated word the glossary does not know, in its parts ("México-Estados Unidos")."""
-        if "-" not in word or (word.lower(),) in self.questions or (_stem(word),) in self.terms:
+        if "-" not in word or (word.lower(),) in self.exact or (_stem(word),) in self.terms:
             return [word]
         return word.split("-")
 
@@ -120,12 +126,15 @@ class Glossary:
     ) -> tuple[int, tuple[str, ...] | None]:
         """The longest entry starting at word i: (its length in words, its English)."""
         for n in range(min(self.longest, len(lower) - i), 0, -1):
-            if (q := self.questions.get(tuple(lower[i : i + n]))) is not None:
+            if (q := self.exact.get(tuple(lower[i : i + n]))) is not None:
                 return n, q
             if (c := self.countries.get(tuple(folded[i : i + n]))) is not None:
                 return n, (c,)
             if (t := self.terms.get(tuple(stems[i : i + n]))) is not None:
                 return n, t
+        # the stemmer leaves the "i" of a preterite in "-ió" ("nació" -> "naci", "nacer" -> "nac")
+        if folded[i].endswith("io") and (t := self.terms.get((stems[i][:-1],))) is not None:
+            return 1, t
         return 1, None
 
 
@@ -135,7 +144,7 @@ def load_glossary(path: Path = GLOSSARY_FILE) -> Glossary:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read the glossary {path}: {exc}") from None
-    questions = {tuple(w.lower() for w in _TOKEN.findall(k)): v for k, v in _entries(path, data, "questions")}
+    exact = {tuple(w.lower() for w in _TOKEN.findall(k)): v for k, v in _entries(path, data, "exact")}
     terms: dict[tuple[str, ...], tuple[str, ...]] = {}
     spelled: dict[tuple[str, ...], str] = {}
     for key, english in _entries(path, data, "terms"):
@@ -149,14 +158,14 @@ def load_glossary(path: Path = GLOSSARY_FILE) -> Glossary:
             )
         terms[stems], spelled[stems] = english, key
     countries = {tuple(_fold(w) for w in _TOKEN.findall(es)): en for es, en in spanish_country_names().items()}
-    longest = max(len(k) for k in [*questions, *terms, *countries])
-    return Glossary(questions=questions, terms=terms, countries=countries, longest=longest)
+    longest = max(len(k) for k in [*exact, *terms, *countries])
+    return Glossary(exact=exact, terms=terms, countries=countries, longest=longest)
 
 
 def _entries(path: Path, data: dict[str, object], table: str) -> list[tuple[str, tuple[str, ...]]]:
     section = data.get(table)
     if not isinstance(section, dict):
-        raise ConfigError(f"{path}: no [{table}] table; the glossary needs [questions] and [terms]")
+        raise ConfigError(f"{path}: no [{table}] table; the glossary needs [exact] and [terms]")
     out = []
     for key, value in section.items():
         english = (value,) if isinstance(value, str) else value
@@ -173,8 +182,41 @@ def default_glossary() -> Glossary:
     return load_glossary()
 
 
-def search_texts(query: str, *, enabled: bool = True) -> tuple[str, str]:
-    """(what the dense model embeds, what the lexical search and the answerer read): the query
-    twice, unless it is Spanish and the glossary is on."""
+@dataclass(frozen=True)
+class Glossed:
+    """A question as searched: `dense` is its English rendering, `lexical` what BM25 reads (both
+    the question as asked unless it is Spanish and the glossary is on)."""
+
+    asked: str
+    dense: str
+    lexical: str
+
+    def search_vector(self, embedder: PressbotEmbeddings) -> np.ndarray:
+        """The query vector of the search: the rendering's and the question's, summed, so that the
+        English releases (near the rendering) and the Spanish ones (near the question) are both found."""
+        v = embedder.encode_query(self.dense)
+        if self.dense == self.asked:
+            return v
+        v = v + embedder.encode_query(self.asked)
+        return cast("np.ndarray", v / np.linalg.norm(v))
+
+    def for_answer(
+        self, found: Sequence[Passage], embedder: PressbotEmbeddings, query_vector: np.ndarray
+    ) -> tuple[str, np.ndarray]:
+        """(text, vector) the answerer scores sentences with: when the best release found is Spanish,
+        the question as asked (a transcript states the answer in the question's words, which the
+        rendering misses: "¿Cuántos homicidios dolosos...?" counts "homicidios", not "homicides");
+        else the rendering and the question, with the rendering's vector."""
+        if self.dense == self.asked:
+            return self.asked, query_vector
+        if found and found[0].language == "es":
+            return self.asked, embedder.encode_query(self.asked)
+        return self.lexical, embedder.encode_query(self.dense)
+
+
+def glossed(query: str, *, enabled: bool = True) -> Glossed:
+    """The query as searched (see `Glossed`); `enabled=False` (PRESSBOT_GLOSSARY=off) leaves it as asked."""
     rendering = default_glossary().render(query) if enabled else None
-    return (rendering.dense, rendering.lexical) if rendering else (query, query)
+    if rendering is None:
+        return Glossed(query, query, query)
+    return Glossed(query, rendering.dense, rendering.lexical)
