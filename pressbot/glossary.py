@@ -8,7 +8,7 @@ countries come from pressbot/places.py, words the glossary lacks are left out of
 The dense side embeds the rendering; the lexical side reads the rendering with every search
 word of the glossary, then the question as asked, so a release in Spanish still matches its own
 words; the search vector adds the question's own to the rendering's. The answerer reads the
-rendering unless the best release found is Spanish: then the question as asked.
+English words alone unless the best release found is Spanish: then the question as asked.
 `PRESSBOT_GLOSSARY=off` turns it off (ablations).
 """
 
@@ -78,7 +78,8 @@ def is_spanish(text: str) -> bool:
 @dataclass(frozen=True)
 class Rendering:
     dense: str  # the question in English words: what the English-only model embeds
-    lexical: str  # those words with the glossary's other search words, then the question as asked
+    english: str  # those words with the glossary's other search words
+    lexical: str  # those, then the question as asked: what BM25 reads
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,8 @@ class Glossary:
         if not dense:
             return None
         english_text = " ".join(dense) + ("?" if question.rstrip().endswith("?") else "")
-        return Rendering(dense=english_text, lexical=" ".join([english_text, *extra, question]))
+        all_words = " ".join([english_text, *extra])
+        return Rendering(dense=english_text, english=all_words, lexical=f"{all_words} {question}")
 
     def _split(self, word: str) -> list[str]:
         """A hyphenated word the glossary does not know, in its parts ("México-Estados Unidos")."""
@@ -184,11 +186,12 @@ def default_glossary() -> Glossary:
 
 @dataclass(frozen=True)
 class Glossed:
-    """A question as searched: `dense` is its English rendering, `lexical` what BM25 reads (both
-    the question as asked unless it is Spanish and the glossary is on)."""
+    """A question as searched (see `Rendering`; all the question as asked unless it is Spanish and
+    the glossary is on)."""
 
     asked: str
     dense: str
+    english: str
     lexical: str
 
     def search_vector(self, embedder: PressbotEmbeddings) -> np.ndarray:
@@ -206,17 +209,18 @@ class Glossed:
         """(text, vector) the answerer scores sentences with: when the best release found is Spanish,
         the question as asked (a transcript states the answer in the question's words, which the
         rendering misses: "¿Cuántos homicidios dolosos...?" counts "homicidios", not "homicides");
-        else the rendering and the question, with the rendering's vector."""
+        else the English words alone, with the rendering's vector (the Spanish words, which no
+        English sentence states, would only dilute the evidence)."""
         if self.dense == self.asked:
             return self.asked, query_vector
         if found and found[0].language == "es":
             return self.asked, embedder.encode_query(self.asked)
-        return self.lexical, embedder.encode_query(self.dense)
+        return self.english, embedder.encode_query(self.dense)
 
 
 def glossed(query: str, *, enabled: bool = True) -> Glossed:
     """The query as searched (see `Glossed`); `enabled=False` (PRESSBOT_GLOSSARY=off) leaves it as asked."""
     rendering = default_glossary().render(query) if enabled else None
     if rendering is None:
-        return Glossed(query, query, query)
-    return Glossed(query, rendering.dense, rendering.lexical)
+        return Glossed(query, query, query, query)
+    return Glossed(query, rendering.dense, rendering.english, rendering.lexical)
