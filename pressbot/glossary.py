@@ -8,7 +8,7 @@ countries come from pressbot/places.py, words the glossary lacks are left out of
 The dense side embeds the rendering; the lexical side reads the rendering with every search
 word of the glossary, then the question as asked, so a release in Spanish still matches its own
 words; the search vector adds the question's own to the rendering's. The answerer reads the
-English words alone unless the best release found is Spanish: then the question as asked.
+rendering alone unless the best release found is Spanish: then the question as asked.
 `PRESSBOT_GLOSSARY=off` turns it off (ablations).
 """
 
@@ -191,7 +191,6 @@ class Glossed:
 
     asked: str
     dense: str
-    english: str
     lexical: str
 
     def search_vector(self, embedder: PressbotEmbeddings) -> np.ndarray:
@@ -209,18 +208,18 @@ class Glossed:
         """(text, vector) the answerer scores sentences with: when the best release found is Spanish,
         the question as asked (a transcript states the answer in the question's words, which the
         rendering misses: "¿Cuántos homicidios dolosos...?" counts "homicidios", not "homicides");
-        else the English words alone, with the rendering's vector (the Spanish words, which no
-        English sentence states, would only dilute the evidence)."""
+        else the rendering alone, with its vector (the Spanish words, which no English sentence
+        states, would only dilute the evidence; a part it finds no answer to is named in it)."""
         if self.dense == self.asked:
             return self.asked, query_vector
         if found and found[0].language == "es":
             return self.asked, embedder.encode_query(self.asked)
-        return self.english, embedder.encode_query(self.dense)
+        return self.dense, embedder.encode_query(self.dense)
 
 
 def glossed(query: str, *, enabled: bool = True) -> Glossed:
     """The query as searched (see `Glossed`); `enabled=False` (PRESSBOT_GLOSSARY=off) leaves it as asked."""
     rendering = default_glossary().render(query) if enabled else None
     if rendering is None:
-        return Glossed(query, query, query, query)
-    return Glossed(query, rendering.dense, rendering.english, rendering.lexical)
+        return Glossed(query, query, query)
+    return Glossed(query, rendering.dense, rendering.lexical)
