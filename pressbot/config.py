@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     llm_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible server (llama.cpp, vLLM).")
     llm_api_key: SecretStr | None = Field(None, description="API key for the chat model, if it needs one.")
     llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature of the chat model.")
+    glossary: bool = Field(
+        True,
+        description="Search a Spanish question also in English, with pressbot/glossary_es_en.toml (off: ablations).",
+    )
     abstain_threshold: float = Field(
         0.42,
         description="Evidence score (see pressbot/extractive.py) below which the extractive answerer does not answer.",

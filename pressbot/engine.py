@@ -18,6 +18,7 @@ from pressbot.answerer import Answerer, Draft, Question
 from pressbot.citations import check_statements
 from pressbot.config import Settings
 from pressbot.errors import QueryError
+from pressbot.glossary import glossed
 from pressbot.index import Index, ReleaseRecord
 from pressbot.outcome import Decider, Outcome, decider_for
 from pressbot.search import Filters, Searcher, SearchResult
@@ -149,8 +150,10 @@ class Engine:
     def search(self, query: str, *, k: int | None = None, **options: Unpack[QueryOptions]) -> SearchResult:
         _validate(query)
         f, q, _ = self.resolve_filters(query, **options)
+        g = glossed(q, enabled=self.settings.glossary)
         return self.searcher.search(
-            q, k=_k(k, self.settings.k), filters=f, cache=VectorCache(self.index.sentence_vectors)
+            g.lexical, k=_k(k, self.settings.k), filters=f, query_vector=g.search_vector(self.index.embedder),
+            cache=VectorCache(self.index.sentence_vectors),
         )
 
     def get_release(self, release_id: str) -> ReleaseRecord | None:
@@ -192,10 +195,14 @@ class Engine:
         _validate(question)
         k = _k(k, self.settings.k)
         f, query, report = self.resolve_filters(question, **options)
-        qvec = self.index.embedder.encode_query(query)
+        # a Spanish question is searched with its English rendering too, and answered in the words of
+        # the language of the best release found (pressbot/glossary.py)
+        g = glossed(query, enabled=self.settings.glossary)
+        qvec = g.search_vector(self.index.embedder)
         # sentence vectors, shared by search, scoring and checking; read from those stored at ingest
         cache = VectorCache(self.index.sentence_vectors)
-        result = self.searcher.search(query, k=k, filters=f, query_vector=qvec, cache=cache)
+        result = self.searcher.search(g.lexical, k=k, filters=f, query_vector=qvec, cache=cache)
+        query, qvec = g.for_answer(result.passages, self.index.embedder, qvec)
         t1 = time.perf_counter()
         passages = result.with_context(CONTEXT_CHUNKS)
         timings = {"search": (t1 - t0) * 1e3}

@@ -36,10 +36,27 @@ _DEMONYM_ENDINGS = frozenset({
 _PREFIX = 3  # country tokens are bucketed by their first letters (every stemmed name has 3 or more)
 
 
+def _spanish() -> gettext.NullTranslations:
+    return gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["es"], fallback=True)
+
+
+@functools.cache
+def spanish_country_names() -> dict[str, str]:
+    """Spanish short names of the countries -> English ones ("Alemania" -> "Germany", "Reino Unido"
+    -> "United Kingdom", "Estados Unidos" -> "United States"): the glossary renders Spanish
+    questions in English with them (pressbot/glossary.py)."""
+    spanish = _spanish()
+    out = {}
+    for c in pycountry.countries:
+        english = getattr(c, "common_name", c.name).split(",")[0]
+        out[spanish.gettext(c.name).split(",")[0]] = english
+    return out
+
+
 @functools.cache
 def _names() -> dict[str, list[tuple[str, tuple[str, ...]]]]:
     """First letters of a name's first token -> (ISO code, the name's tokens)."""
-    spanish = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["es"], fallback=True)
+    spanish = _spanish()
     buckets: dict[str, list[tuple[str, tuple[str, ...]]]] = defaultdict(list)
     for c in pycountry.countries:
         if c.alpha_2 in _LEFT_OUT:
