@@ -14,8 +14,13 @@ whole shared corpus, and how much memory it takes.
    process start to the first 200 from GET /readyz; the resident memory of its process tree
    (VmRSS from /proc, children included) sampled every 0.1 s: at ready and the peak.
 3. Warm: the same replica started again on the data dir the cold start left.
+4. Snapshot: a replica with another empty data dir and PRESSBOT_LEXICAL_SNAPSHOTS, fetching over
+   HTTP (a static server on 127.0.0.1) the snapshot published from the cold replica's copy (the
+   one the ingest job publishes: same Chroma, same code; see `pressbot.lexical_snapshot`).
 
-Prints both beside the goal (ready <= 60 s, RSS <= 1 GB) with PASS/FAIL, and the time the cold
+--profile then times the parts of a lexical build from the server in this process.
+
+Prints each beside the goal (ready <= 60 s, RSS <= 1 GB) with PASS/FAIL, and the time the cold
 replica spent bringing its lexical copy in step with Chroma (from its log).
 """
 
