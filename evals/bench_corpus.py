@@ -144,14 +144,18 @@ def chunk_corpus(cache: Path, n_chunks: int) -> Path:
 
     out = cache / "chunks.jsonl"
     done = cache / "chunks.done.json"
-    if done.exists() and json.loads(done.read_text())["chunks"] >= n_chunks:
-        return out
+    if done.exists():
+        info = json.loads(done.read_text())
+        # a cache of the whole corpus serves any size (one asking for more than there is, too)
+        if info["chunks"] >= n_chunks or info.get("whole_corpus"):
+            return out
     quiet_libraries()
     cache.mkdir(parents=True, exist_ok=True)
     settings = bench_settings(cache)
     chunker = Chunker(SentenceTransformerEmbeddings(), settings.chunk_tokens, settings.chunk_overlap_sentences)
     t0 = time.perf_counter()
     total = releases = 0
+    whole_corpus = True
     with (cache / "chunks.jsonl.tmp").open("w") as fh:
         for release in corpus_releases(settings):
             chunks = chunker.chunk(release)
@@ -168,9 +172,12 @@ def chunk_corpus(cache: Path, n_chunks: int) -> Path:
             if releases % 500 == 0:
                 log.info("chunked %d releases, %d chunks, %.0f s", releases, total, time.perf_counter() - t0)
             if total >= n_chunks:
+                whole_corpus = False
                 break
     (cache / "chunks.jsonl.tmp").rename(out)
-    done.write_text(json.dumps({"chunks": total, "releases": releases, "seconds": round(time.perf_counter() - t0)}))
+    seconds = round(time.perf_counter() - t0)
+    info = {"chunks": total, "releases": releases, "seconds": seconds, "whole_corpus": whole_corpus}
+    done.write_text(json.dumps(info))
     return out
 
 
@@ -205,14 +212,19 @@ def sentence_ends(text: str, language: str) -> list[int]:
     return [*ends[:-1], len(text)]
 
 
-def build_latency_index(cache: Path, n_chunks: int) -> dict[str, object]:
+def build_latency_index(
+    cache: Path, n_chunks: int, *, data_dir: Path | None = None, sentence_vectors: bool = True, lexical: bool = True
+) -> dict[str, object]:
     """The stand-in-vector index of the first n_chunks chunks, with their sentence ends and stored
-    sentence vectors (reused when complete and of the current LATENCY_VERSION)."""
+    sentence vectors (reused when complete and of the current LATENCY_VERSION), in `data_dir`
+    (default: `latency_dir`). The cold-start benchmark, which serves the Chroma directory to
+    replicas, needs neither the sentence vectors (they stay in this data dir) nor this data dir's
+    lexical copy: without them its build takes half the time, in a data dir of its own."""
     from ingest.indexer import body_hash
     from pressbot.index import Index, make_client
     from pressbot.runtime import quiet_libraries
 
-    data_dir = latency_dir(cache, n_chunks)
+    data_dir = data_dir or latency_dir(cache, n_chunks)
     done = data_dir / "built.json"
     settings = bench_settings(data_dir)
     quiet_libraries()
@@ -234,11 +246,12 @@ def build_latency_index(cache: Path, n_chunks: int) -> dict[str, object]:
 
     def flush() -> None:
         # as the indexer does: the batch's new sentences stored before its releases commit
-        sentences = store.missing(
-            [s for _, cs, _, _ in batch for c in cs for s in sentences_at(c.text, c.sentence_ends)]
-        )
-        if sentences:
-            store.put_many(sentences, embedder.encode_passages(sentences))
+        if sentence_vectors:
+            sentences = store.missing(
+                [s for _, cs, _, _ in batch for c in cs for s in sentences_at(c.text, c.sentence_ends)]
+            )
+            if sentences:
+                store.put_many(sentences, embedder.encode_passages(sentences))
         index.write_releases(batch)
 
     for release, chunks in read_chunked(source, n_chunks):
@@ -256,7 +269,8 @@ def build_latency_index(cache: Path, n_chunks: int) -> dict[str, object]:
     index.end_write(True)
     index.chunks.modify(metadata={**index.meta(), "bench_passage_vectors": VECTORS_NOTE})
     t1 = time.perf_counter()
-    index.lexical()
+    if lexical:
+        index.lexical()
     info: dict[str, object] = {
         "version": LATENCY_VERSION,
         "model": embedder.name,
@@ -265,7 +279,7 @@ def build_latency_index(cache: Path, n_chunks: int) -> dict[str, object]:
         "sentence_vectors": store.count(),
         "write_s": round(t1 - t0, 1),
         "of_which_sentence_split_s": round(split_s, 1),
-        "lexical_s": round(time.perf_counter() - t1, 1),
+        "lexical_s": round(time.perf_counter() - t1, 1) if lexical else None,
         "passage_vectors": VECTORS_NOTE,
     }
     done.write_text(json.dumps(info))

@@ -28,6 +28,7 @@ import numpy as np
 from ingest.chunking import Chunker, context_header
 from ingest.prune import PruneLimit
 from ingest.sources.base import Skip
+from pressbot import lexical_snapshot, lexical_store
 from pressbot.errors import PressbotError
 from pressbot.index import Index, ReleaseRecord
 from pressbot.index_repair import repair
@@ -99,6 +100,15 @@ def _prefetch(items: Iterable[Any], size: int = 64) -> Iterator[Any]:
         yield item
     if failure:
         raise failure[0]
+
+
+def publish_lexical_copy(index: Index) -> None:
+    """Publish the lexical copy for new replicas to fetch instead of building one (see
+    `pressbot.lexical_snapshot`): only a copy saved on disk in step with Chroma."""
+    fingerprint = index.lexical().fingerprint
+    path = index.settings.lexical_path
+    if index.settings.lexical_snapshots and lexical_store.load(path, fingerprint) is not None:
+        lexical_snapshot.publish(index.settings.lexical_snapshots, index.name, fingerprint, path)
 
 
 class Indexer:
@@ -229,6 +239,8 @@ class Indexer:
             changed = self._prune(existing, source, prune, seen, aliases, skipped_at, summary) or changed
         index.end_write(changed)
         index.lexical()  # bring the lexical index in step with Chroma in the same run
+        if index.settings.lexical_snapshots:
+            publish_lexical_copy(index)
         summary.elapsed_s = time.perf_counter() - start
         return summary
 

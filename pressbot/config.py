@@ -29,6 +29,11 @@ class Settings(BaseSettings):
         None, description="A Chroma server (e.g. http://127.0.0.1:8001); embedded when unset."
     )
     collection: str = Field("pressbot", description="Chroma collection name.")
+    lexical_snapshots: str | None = Field(
+        None,
+        description="Where the ingest job publishes snapshots of the lexical copy (a directory) and new replicas "
+        "fetch them (that directory, or an http(s) URL serving it); unset: a replica builds its copy from Chroma.",
+    )
 
     # --- embeddings and chunking ---------------------------------------------------------
     embedding_model: str = Field(DEFAULT_MODEL, description="Any sentence-transformers model name or path.")

@@ -30,7 +30,7 @@ from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
 
-from pressbot import lexical_store
+from pressbot import lexical_snapshot, lexical_store
 from pressbot.config import Settings
 from pressbot.data_dir import chroma_dir
 from pressbot.embeddings import PressbotEmbeddings
@@ -400,6 +400,9 @@ class Index:
             return self._lexical
         path = self.settings.lexical_path
         lex = lexical_store.load(path, fp)
+        snapshots = self.settings.lexical_snapshots
+        if lex is None and snapshots and lexical_snapshot.fetch(snapshots, self.name, fp, path):
+            lex = lexical_store.load(path, fp)
         if lex is None:
             log.info("bringing the lexical copy in step with Chroma (%s)", fp)
             try:

@@ -4,6 +4,7 @@ deployment that outgrows the embedded index does it (PRESSBOT_CHROMA_URL)."""
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import subprocess
 import sys
@@ -112,3 +113,38 @@ def test_an_unreachable_server_is_a_clean_error(tmp_path: Path) -> None:
     result = run(tmp_path / "data", f"http://127.0.0.1:{free_port()}", "stats")
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("error: ") and "chroma run" in result.stderr
+
+
+def test_a_new_replica_fetches_the_lexical_copy_the_ingest_job_published(
+    chroma_url: str, archive: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    snapshots = tmp_path / "snapshots"
+    env = {"PRESSBOT_EMBEDDING_MODEL": "hash-64", "PRESSBOT_COLLECTION": "snapshotted",
+           "PRESSBOT_LEXICAL_SNAPSHOTS": str(snapshots)}
+    ingest = CliRunner().invoke(cli, ["--data-dir", str(tmp_path / "ingest"), "--chroma-url", chroma_url, "ingest",
+                                      str(archive), "--source-name", "sample"], env=env)
+    assert ingest.exit_code == 0, ingest.output
+    assert len(list(snapshots.glob("snapshotted-*.tar"))) == len(list(snapshots.glob("snapshotted-*.json"))) == 1
+
+    def replica(name: str) -> Engine:
+        return Engine.from_settings(Settings(  # type: ignore[call-arg]
+            _env_file=None, data_dir=tmp_path / name, chroma_url=chroma_url, embedding_model="hash-64",
+            collection="snapshotted", lexical_snapshots=str(snapshots)))
+
+    with caplog.at_level(logging.INFO, "pressbot"):
+        result = replica("replica").search("Which countries receive the $180M program?")
+    assert result.passages[0].release_id == "seed.md"
+    assert "fetched from the snapshot" in caplog.text and "bringing the lexical copy" not in caplog.text
+    published = tmp_path / "ingest" / "lexical" / "snapshotted"
+    fetched = tmp_path / "replica" / "lexical" / "snapshotted"
+    assert {p.name: p.read_bytes() for p in fetched.rglob("*") if p.is_file()} == {
+        p.name: p.read_bytes() for p in published.rglob("*") if p.is_file()}
+
+    # a damaged snapshot is refused; the replica builds its copy from Chroma and answers the same
+    tar = next(snapshots.glob("*.tar"))
+    tar.write_bytes(tar.read_bytes()[:-10] + b"0" * 10)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, "pressbot"):
+        again = replica("replica-2").search("Which countries receive the $180M program?")
+    assert "SHA-256" in caplog.text and "bringing the lexical copy" in caplog.text
+    assert again.passages[0].release_id == "seed.md"
