@@ -268,21 +268,23 @@ class TantivyLexical:
         return _lucene_idf(min(self._doc_freq(token), self.n_docs), self.n_docs)
 
     def coverage(self, weights: dict[str, float], chunk_ids: Sequence[str]) -> np.ndarray:
-        """For each of `chunk_ids`, the summed weights of the tokens its text holds."""
+        """For each of `chunk_ids`, the summed weights of the tokens its text holds: one search
+        among those chunks, each token's clause scoring its weight, so a hit's score is the sum."""
         out = np.zeros(len(chunk_ids))
         if not chunk_ids or not weights:
             return out
-        at = {cid: i for i, cid in enumerate(chunk_ids)}
         among = tantivy.Query.term_set_query(SCHEMA, "id", list(chunk_ids))
-        hits = self.searcher.search(among, limit=len(chunk_ids), count=False).hits
-        row = {(a.segment_ord, a.doc): at[str(self.searcher.doc(a).get_first("id"))] for _, a in hits}
+        clauses = [(tantivy.Occur.Must, tantivy.Query.const_score_query(among, 0.0))]
         for token, weight in weights.items():
             holds = tantivy.Query.boolean_query(
                 [(tantivy.Occur.Should, tantivy.Query.term_query(SCHEMA, f, token)) for f in _FIELDS.values()]
             )
-            both = tantivy.Query.boolean_query([(tantivy.Occur.Must, holds), (tantivy.Occur.Must, among)])
-            for _, a in self.searcher.search(both, limit=len(chunk_ids), count=False).hits:
-                out[row[(a.segment_ord, a.doc)]] += weight
+            clauses.append((tantivy.Occur.Should, tantivy.Query.const_score_query(holds, weight)))
+        at = {cid: i for i, cid in enumerate(chunk_ids)}
+        hits = self.searcher.search(tantivy.Query.boolean_query(clauses), limit=len(chunk_ids), count=False).hits
+        for score, address in hits:
+            if score > 0:
+                out[at[str(self.searcher.doc(address).get_first("id"))]] = score
         return out
 
     def date_range(self) -> tuple[dt.date, dt.date] | None:
