@@ -62,7 +62,8 @@ def _releases() -> Iterator[tuple[str, str, str, str, str, str]]:
         head, _, body = raw.partition("\n---\n") if raw.startswith("---") else ("", "", raw)
         title = re.search(r"^title:\s*['\"]?(.*?)['\"]?$", head, re.M)
         date = path.name[:10] if re.match(r"\d{4}-\d{2}-\d{2}", path.name) else ""
-        yield (f"wh/{path.stem}", title.group(1) if title else path.stem, date, "whitehouse", "en", body)
+        rel = path.relative_to(root / "whitehouse").with_suffix("")  # a stem recurs across folders
+        yield (f"wh/{rel}", title.group(1) if title else path.stem, date, "whitehouse", "en", body)
     with (root / "statedept" / "press_releases.jsonl").open() as fh:
         for line in fh:
             row = json.loads(line)
@@ -101,7 +102,7 @@ def build_source(db: Path, n_chunks: int) -> None:
                     "date_ord": int(date.replace("-", "")) if date else 0, **({"date": date} if date else {}),
                 }
                 rows.append((f"{rid}:{i}", rid, json.dumps(meta), text))
-            con.executemany("insert into chunks values (?, ?, ?, ?)", rows)
+            con.executemany("insert or ignore into chunks values (?, ?, ?, ?)", rows)
             total += len(rows)
             if total >= n_chunks:
                 break
@@ -144,7 +145,8 @@ class Source:
 
     def change_releases(self, n: int) -> list[str]:
         """Rewrite every chunk of n releases (new text, new content hash)."""
-        releases = [r[0] for r in self.con.execute("select distinct release from chunks order by release limit ?", (n,))]
+        query = "select distinct release from chunks order by release limit ?"
+        releases = [r[0] for r in self.con.execute(query, (n,))]
         stamp = str(time.time_ns())
         for rid in releases:
             for cid, meta_json, text in self.con.execute(
@@ -227,7 +229,7 @@ def serve(backend: str, path: Path, source: Source, before: dict[str, float]) ->
                     times.append((time.perf_counter() - t) * 1e3)
                 assert len(got) == len(cands), f"{len(cands) - len(got)} candidates without a passage"
         arr = np.asarray(times)
-        out[name] = {"p50_ms": round(float(np.percentile(arr, 50)), 2), "p95_ms": round(float(np.percentile(arr, 95)), 2)}
+        out[name] = {f"p{p}_ms": round(float(np.percentile(arr, p)), 2) for p in (50, 95)}
     out["top5_sample"] = {q: [cid for cid, _ in lex.search(q, 5)] for q in _queries()[:50]}
     out["before"], out["after"] = before, _rss()
     return out
@@ -295,7 +297,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default="80000,256000")
     parser.add_argument("--changed", type=int, default=10, help="releases changed before the timed update")
     parser.add_argument("--data-dir", type=Path, help="quality: a real-embedding data dir")
-    parser.add_argument("--golden", type=Path, nargs="*", default=sorted((Path(__file__).parent / "golden").glob("*.jsonl")))
+    golden = sorted((Path(__file__).parent / "golden").glob("*.jsonl"))
+    parser.add_argument("--golden", type=Path, nargs="*", default=golden)
     parser.add_argument("--out", type=Path, help="write the figures here as JSON")
     parser.add_argument("--worker", nargs=4, metavar=("STEP", "BACKEND", "DB", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
