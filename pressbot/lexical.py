@@ -298,6 +298,13 @@ class LexicalIndex:
             self._row = {cid: i for i, cid in enumerate(self.ids)}
         return self._row.get(chunk_id, -1)
 
+    def dates(self, chunk_ids: Sequence[str]) -> dict[str, int]:
+        """The `date_ord` of the given chunks this copy holds with their passages (none without
+        `documents`: their passages come from Chroma, and their dates with them)."""
+        if self.documents is None:
+            return {}
+        return {cid: int(self.date_ord[row]) for cid in chunk_ids if (row := self.row_of(cid)) >= 0}
+
     def passages(self, chunk_ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
         """(text, metadata) of the given chunks this copy holds (none without `documents`)."""
         if self.documents is None:

@@ -188,6 +188,8 @@ class TantivyLexical:
         self.fingerprint = str(marker[_FINGERPRINT_ID].get_first("hash")) if marker else ""
         self.n_docs = max(self.searcher.num_docs - len(marker), 0)
         self._date_range: tuple[dt.date, dt.date] | None | bool = False
+        # the passages `dates` read last, which the search then asks `passages` for
+        self._recent: dict[str, tuple[str, dict[str, Any]]] = {}
 
     # --- reading documents ----------------------------------------------------------
     def _docs(self, chunk_ids: Sequence[str]) -> dict[str, tantivy.Document]:
@@ -202,12 +204,24 @@ class TantivyLexical:
         """Every chunk id held (reads every document: for tests and tools, not searches)."""
         return list(_held(self.searcher))
 
-    def passages(self, chunk_ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
-        """(text, metadata) of the given chunks this index holds."""
+    def _read(self, chunk_ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
         out = {}
         for cid, doc in self._docs([c for c in chunk_ids if c != _FINGERPRINT_ID]).items():
-            text, meta = json.loads(doc.get_first("doc") or b"[\"\", {}]")
+            text, meta = json.loads(doc.get_first("doc") or b'["", {}]')
             out[cid] = (text, meta)
+        return out
+
+    def dates(self, chunk_ids: Sequence[str]) -> dict[str, int]:
+        """The `date_ord` of the given chunks this index holds (their passages are read with it,
+        and kept for the `passages` call that follows)."""
+        self._recent = recent = self._read(chunk_ids)
+        return {cid: int(meta.get("date_ord", 0) or 0) for cid, (_, meta) in recent.items()}
+
+    def passages(self, chunk_ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """(text, metadata) of the given chunks this index holds."""
+        recent = self._recent  # one reference: another thread's search may replace it meanwhile
+        out = {cid: recent[cid] for cid in chunk_ids if cid in recent}
+        out.update(self._read([cid for cid in chunk_ids if cid not in out]))
         return out
 
     # --- filters and search -----------------------------------------------------------

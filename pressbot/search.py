@@ -168,12 +168,17 @@ class Searcher:
             c.lexical_rank, c.lexical_score = rank, bm25
             c.score += self.lexical_weight / (RRF_K + rank)
         ids = list(cand)
-        # every candidate's passage and date, from the lexical copy, else (it lags Chroma) Chroma
-        early = self._passages(lex, ids)
+        # fusion and ranking run on chunk ids and dates; a passage's text and metadata are read
+        # only for the chunks that need them (rescored, or returned)
+        held = lex.dates(ids)
+        # chunks the copy does not hold (it lags Chroma, or keeps no passages) are read now
+        early = self._passages(lex, [cid for cid in ids if cid not in held])
         for cid in ids:
             if cid in early:
                 d = early[cid].date
                 cand[cid].date_ord = _ord(d) if d else 0
+            elif cid in held:
+                cand[cid].date_ord = held[cid]
             else:
                 del cand[cid]  # gone from Chroma since the search
         ids = list(cand)
@@ -195,7 +200,7 @@ class Searcher:
         if cache is None:  # the sentence vectors stored at ingest, not the model
             cache = VectorCache(self.index.sentence_vectors)
         top = sorted(cand.values(), key=lambda c: -c.score)[: self.rescore]
-        read = self._read([c.chunk_id for c in top], cand, early)
+        read = self._read(lex, [c.chunk_id for c in top], cand, early)
         self._rescore_by_sentence(qvec, [read[c.chunk_id] for c in top], cand, weights, cache)
         # dated matches first when a window is set, then by fused score; a release is
         # represented by its best chunk, and returned with its other candidate chunks
@@ -203,7 +208,7 @@ class Searcher:
         releases = list(dict.fromkeys(c.release_id for c in ordered))[:k]
         wanted = set(releases)
         chosen = [c.chunk_id for c in ordered if c.release_id in wanted]
-        read.update(self._read([cid for cid in chosen if cid not in read], cand, early))
+        read.update(self._read(lex, [cid for cid in chosen if cid not in read], cand, early))
         candidates = [read[cid] for cid in chosen if cid in read]
         best: dict[str, Passage] = {}
         for p in candidates:
@@ -240,10 +245,13 @@ class Searcher:
             got.update(zip(more["ids"], zip(more["documents"], more["metadatas"], strict=True), strict=True))  # type: ignore[arg-type]
         return {cid: _passage(cid, *got[cid]) for cid in ids if cid in got}
 
-    @staticmethod
-    def _read(ids: list[str], cand: dict[str, _Candidate], early: dict[str, Passage]) -> dict[str, Passage]:
+    def _read(
+        self, lex: Lexical, ids: list[str], cand: dict[str, _Candidate], early: dict[str, Passage]
+    ) -> dict[str, Passage]:
         """Passages of these candidates with their search scores."""
-        return {cid: cand[cid].apply(early[cid]) for cid in ids if cid in early}
+        got = {cid: early[cid] for cid in ids if cid in early}
+        got.update(self._passages(lex, [cid for cid in ids if cid not in got]))
+        return {cid: cand[cid].apply(got[cid]) for cid in ids if cid in got}
 
     def _rescore_by_sentence(
         self,
