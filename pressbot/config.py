@@ -92,6 +92,11 @@ class Settings(BaseSettings):
         description="Answerer rules switched off (comma-separated names from pressbot/rules.py), for ablations.",
     )
 
+    lexical_backend: Literal["store", "tantivy"] = Field(
+        "store",
+        description="The lexical index: the BM25 store (lexical_store.py) or tantivy (lexical_tantivy.py).",
+    )
+
     # --- API ---------------------------------------------------------------------------
     api_tokens: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list, description="Bearer tokens accepted by the API (JSON list or comma-separated)."
@@ -181,6 +186,8 @@ class Settings(BaseSettings):
 
     @property
     def lexical_path(self) -> Path:
+        if self.lexical_backend == "tantivy":
+            return self.data_dir / "lexical" / f"{self.collection}.tantivy"
         return self.data_dir / "lexical" / self.collection
 
     @property

@@ -30,12 +30,13 @@ from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
 
-from pressbot import lexical_snapshot, lexical_store
+from pressbot import lexical_snapshot, lexical_store, lexical_tantivy
 from pressbot.config import Settings
 from pressbot.data_dir import chroma_dir
 from pressbot.embeddings import PressbotEmbeddings
 from pressbot.errors import ConfigError, IndexEmptyError, IndexError_, ModelMismatchError
 from pressbot.lexical import LexicalIndex, indexed_text
+from pressbot.lexical_tantivy import TantivyLexical
 from pressbot.sentence_vectors import SentenceVectorStore
 from pressbot.types import Chunk, Release
 
@@ -50,6 +51,8 @@ _RELEASE_PAGE = 250
 # how long a reader trusts its lexical index without asking Chroma whether it changed (two
 # Chroma calls, ~8 ms at 50k chunks: a fifth of a search); this process's writes reset it
 FRESHNESS_S = 2.0
+
+Lexical = LexicalIndex | TantivyLexical  # by `Settings.lexical_backend`
 
 
 def make_client(settings: Settings, *, create: bool = False) -> ClientAPI:
@@ -148,7 +151,7 @@ class Index:
         self.name = settings.collection
         self._chunks: Collection | None = None
         self._releases: Collection | None = None
-        self._lexical: LexicalIndex | None = None
+        self._lexical: Lexical | None = None
         self._lexical_checked = 0.0
         # called before every write: the writer lock's check that this process still holds it
         self.guard: Callable[[], None] = lambda: None
@@ -387,10 +390,10 @@ class Index:
         self.chunks.delete(where={"release_id": release_id})
 
     # --- lexical -----------------------------------------------------------------------
-    def lexical(self) -> LexicalIndex:
-        """The lexical index in step with Chroma: the saved copy if its fingerprint matches, else
-        the copy brought up to date (see `pressbot.lexical_store`). Between checks (at most every
-        FRESHNESS_S seconds) the one in memory is trusted."""
+    def lexical(self) -> Lexical:
+        """The lexical index in step with Chroma: the saved one if its fingerprint matches, else
+        the one brought up to date (see `pressbot.lexical_store`, `pressbot.lexical_tantivy`).
+        Between checks (at most every FRESHNESS_S seconds) the one in memory is trusted."""
         now = time.monotonic()
         if self._lexical is not None and now - self._lexical_checked < FRESHNESS_S:
             return self._lexical
@@ -398,6 +401,25 @@ class Index:
         self._lexical_checked = now
         if self._lexical is not None and self._lexical.fingerprint == fp:
             return self._lexical
+        self._lexical = self._tantivy(fp) if self.settings.lexical_backend == "tantivy" else self._store(fp)
+        return self._lexical
+
+    def _tantivy(self, fp: str) -> TantivyLexical:
+        path = self.settings.lexical_path
+        lex = lexical_tantivy.load(path, fp)
+        if lex is None:
+            log.info("bringing the lexical index in step with Chroma (%s)", fp)
+            try:
+                lexical_tantivy.sync(path, fp, self.chunk_metadata_pages(), self._texts_and_vectors)
+            except (OSError, ValueError) as exc:  # read-only, or another process is writing it
+                log.warning("cannot update the lexical index at %s: %s", path, exc)
+            index = lexical_tantivy.open_index(path)
+            if index is None:
+                raise IndexError_(f"no usable lexical index at {path}; run `pressbot ingest` to build it")
+            lex = lexical_tantivy.TantivyLexical(index)  # the newest committed, if not yet `fp`
+        return lex
+
+    def _store(self, fp: str) -> LexicalIndex:
         path = self.settings.lexical_path
         lex = lexical_store.load(path, fp)
         snapshots = self.settings.lexical_snapshots
@@ -415,7 +437,6 @@ class Index:
                 scan = self._scan_with_vectors()
                 rows = ((cid, indexed_text(doc, meta), meta, vec) for cid, doc, meta, vec in scan)
                 lex = LexicalIndex.build(rows, fp)
-        self._lexical = lex
         return lex
 
     # --- stats -------------------------------------------------------------------------

@@ -84,7 +84,7 @@ _STOP = (
         "quien",
     }
 )
-_stemmer = Stemmer.Stemmer("english")
+_STEMMERS = {"en": Stemmer.Stemmer("english"), "es": Stemmer.Stemmer("spanish")}
 
 
 def _amount_token(match: re.Match[str]) -> str:
@@ -122,16 +122,18 @@ def _fold(text: str) -> str:
     return _COMBINING.sub("", unicodedata.normalize("NFKD", text)).lower()
 
 
-def lexical_tokens(text: str) -> list[str]:
-    """Tokens for BM25: folded, amounts canonicalised, stop words dropped, stemmed."""
+def lexical_tokens(text: str, language: str = "en") -> list[str]:
+    """Tokens for BM25: folded, amounts canonicalised, stop words dropped, stemmed by the text's
+    language (Spanish for "es"; English for any other, as for an undetected one)."""
     text = _AMOUNT.sub(_amount_token, _fold(text))
     words = [w for w in _WORD.findall(text) if w not in _STOP]
-    return cast("list[str]", _stemmer.stemWords(words))  # PyStemmer is untyped
+    stemmer = _STEMMERS.get(language, _STEMMERS["en"])
+    return cast("list[str]", stemmer.stemWords(words))  # PyStemmer is untyped
 
 
-def index_tokens(text: str) -> list[str]:
+def index_tokens(text: str, language: str = "en") -> list[str]:
     """The tokens a chunk is indexed under (a placeholder for a chunk without any)."""
-    return lexical_tokens(text) or ["\u2205"]
+    return lexical_tokens(text, language) or ["\u2205"]
 
 
 def indexed_text(text: str, meta: Mapping[str, Any]) -> str:
@@ -295,6 +297,13 @@ class LexicalIndex:
         if self._row is None:
             self._row = {cid: i for i, cid in enumerate(self.ids)}
         return self._row.get(chunk_id, -1)
+
+    def dates(self, chunk_ids: Sequence[str]) -> dict[str, int]:
+        """The `date_ord` of the given chunks this copy holds with their passages (none without
+        `documents`: their passages come from Chroma, and their dates with them)."""
+        if self.documents is None:
+            return {}
+        return {cid: int(self.date_ord[row]) for cid in chunk_ids if (row := self.row_of(cid)) >= 0}
 
     def passages(self, chunk_ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
         """(text, metadata) of the given chunks this copy holds (none without `documents`)."""

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from pressbot.index import Index
-from pressbot.lexical import LexicalIndex, lexical_tokens
+from pressbot.index import Index, Lexical
+from pressbot.lexical import lexical_tokens
 from pressbot.sentence_vectors import VectorCache
 from pressbot.sentences import passage_sentences
 from pressbot.types import Passage, sentences_at
@@ -146,7 +146,7 @@ class Searcher:
         n = max(self.candidates, 4 * k)
 
         lex = self.index.lexical()
-        mask = lex.mask(
+        mask: Any = lex.mask(  # a row mask or a tantivy filter, by backend
             since=_ord(f.since) if f.since else None,
             until=_ord(f.until) if f.until else None,
             sources=f.sources or None,
@@ -158,8 +158,6 @@ class Searcher:
         hits = lex.search(query, n, mask=mask)
         t3 = time.perf_counter()
 
-        # fusion and ranking run on chunk ids and the copy's arrays; a passage's text and
-        # metadata are read only for the chunks that need them (rescored, or returned)
         cand: dict[str, _Candidate] = {}
         for rank, (cid, sim) in enumerate(dense):
             c = cand.setdefault(cid, _Candidate(cid))
@@ -170,15 +168,17 @@ class Searcher:
             c.lexical_rank, c.lexical_score = rank, bm25
             c.score += self.lexical_weight / (RRF_K + rank)
         ids = list(cand)
-        rows = [lex.row_of(cid) for cid in ids]
+        # fusion and ranking run on chunk ids and dates; a passage's text and metadata are read
+        # only for the chunks that need them (rescored, or returned)
+        held = lex.dates(ids)
         # chunks the copy does not hold (it lags Chroma, or keeps no passages) are read now
-        early = self._passages(lex, [cid for cid, row in zip(ids, rows, strict=True) if row < 0 or not lex.documents])
-        for cid, row in zip(ids, rows, strict=True):
+        early = self._passages(lex, [cid for cid in ids if cid not in held])
+        for cid in ids:
             if cid in early:
                 d = early[cid].date
                 cand[cid].date_ord = _ord(d) if d else 0
-            elif row >= 0:
-                cand[cid].date_ord = int(lex.date_ord[row])
+            elif cid in held:
+                cand[cid].date_ord = held[cid]
             else:
                 del cand[cid]  # gone from Chroma since the search
         ids = list(cand)
@@ -225,7 +225,7 @@ class Searcher:
         return SearchResult(passages, candidates, timings)
 
     def _dense(
-        self, qvec: np.ndarray, n: int, f: Filters, lex: LexicalIndex, mask: np.ndarray | None
+        self, qvec: np.ndarray, n: int, f: Filters, lex: Lexical, mask: Any
     ) -> list[tuple[str, float]]:
         """The n nearest chunks (id, cosine) under the filters: Chroma's HNSW when unfiltered; an
         exact scan of the allowed rows of the vectors kept beside the lexical index when filtered
@@ -236,7 +236,7 @@ class Searcher:
         res = self.index.chunks.query(query_embeddings=[qvec], n_results=n, where=where, include=["distances"])
         return [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)]  # type: ignore[index]
 
-    def _passages(self, lex: LexicalIndex, ids: list[str]) -> dict[str, Passage]:
+    def _passages(self, lex: Lexical, ids: list[str]) -> dict[str, Passage]:
         """Passages by chunk id, in the order given: from the lexical copy, else from Chroma."""
         got = lex.passages(ids)
         missing = [cid for cid in ids if cid not in got]
@@ -246,7 +246,7 @@ class Searcher:
         return {cid: _passage(cid, *got[cid]) for cid in ids if cid in got}
 
     def _read(
-        self, lex: LexicalIndex, ids: list[str], cand: dict[str, _Candidate], early: dict[str, Passage]
+        self, lex: Lexical, ids: list[str], cand: dict[str, _Candidate], early: dict[str, Passage]
     ) -> dict[str, Passage]:
         """Passages of these candidates with their search scores."""
         got = {cid: early[cid] for cid in ids if cid in early}

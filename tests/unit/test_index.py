@@ -259,3 +259,27 @@ def test_a_search_reads_its_passages_from_the_lexical_copy_not_chroma(index, set
         (p.chunk_id, p.text, p.title, p.date) for p in expected.passages
     ]
     assert again.passages[0].release_id.startswith("sd-ukraine")
+
+
+# --- the tantivy backend (PRESSBOT_LEXICAL_BACKEND=tantivy) -----------------------------------
+
+
+def test_the_tantivy_backend_follows_chroma_and_serves_the_search(tmp_path) -> None:
+    from pressbot.engine import Engine
+    from pressbot.lexical_tantivy import TantivyLexical
+
+    settings = settings_for(tmp_path, lexical_backend="tantivy")
+    index = build_index(settings, sample_releases())
+    lex = index.lexical()
+    assert isinstance(lex, TantivyLexical) and settings.lexical_path.name == "pressbot.tantivy"
+    assert sorted(lex.ids) == sorted(cid for cid, _, _ in index.iter_chunks())
+    assert lex.fingerprint == index.fingerprint()
+    index.begin_write()
+    index.delete_release("wh-haiti")
+    index.end_write(changed=True)
+    assert not any(cid.startswith("wh-haiti:") for cid in index.lexical().ids)
+    shutil.rmtree(settings.lexical_path)  # rebuilt from Chroma alone
+    result = Engine(settings, open_index(settings, embedder=HashEmbeddings(64))).search(
+        "Which countries receive the $180M program?"
+    )
+    assert result.passages[0].release_id == "seed" and result.passages[0].lexical_rank == 0
