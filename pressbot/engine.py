@@ -1,8 +1,9 @@
 """`Engine.answer(question, ...) -> Answer`: the one function every face calls.
 
 Flow: validate -> date window (explicit arguments, else from the question) -> hybrid search
--> draft (extractive, or an LLM) -> outcome (pressbot/outcome.py: answered, or the closest
-passage as unconfirmed, or not_found) -> citation check. One structured log record per answer.
+-> the answerer's Draft (pressbot/answerer.py: extractive, or an LLM) -> citation check of its
+statements -> outcome (answered, or the closest passage as unconfirmed, or not_found). One
+structured log record per answer.
 """
 
 from __future__ import annotations
