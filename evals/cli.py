@@ -85,6 +85,10 @@ def register(cli: click.Group, settings_of: Callable[..., Settings]) -> None:
         items = load_golden(list(golden) or [DEFAULT_GOLDEN])
         if limit:
             items = items[:limit]
+        if ablate_rules is not None:  # a misspelt rule is told before the index and model load
+            from pressbot.rules import RULES, rules_off
+
+            rules = list(RULES) if ablate_rules == "all" else sorted(rules_off(ablate_rules.split(",")))
         engine = Engine.from_settings(settings_of(ctx))
         if check:
             problems = runner.check(engine, items)
@@ -100,9 +104,7 @@ def register(cli: click.Group, settings_of: Callable[..., Settings]) -> None:
             raise QueryError(f"--as-of {as_of!r} is not an ISO date (YYYY-MM-DD)") from None
         if ablate_rules is not None:
             from evals import ablate
-            from pressbot.rules import RULES, rules_off
 
-            rules = list(RULES) if ablate_rules == "all" else sorted(rules_off(ablate_rules.split(",")))
             sets = {p.stem: load_golden(p)[:limit] for p in (list(golden) or [DEFAULT_GOLDEN])}
             figures = ablate.ablate(engine, sets, rules, k=k, as_of=as_of_d)
             click.echo(ablate.table(figures))

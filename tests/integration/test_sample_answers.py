@@ -89,11 +89,11 @@ def test_ablate_shows_what_a_rule_earns_on_each_set(sample_data_dir: Path, tmp_p
     whole archive; the run with all rules and the run without the window are both reported, per set."""
     golden = Path(__file__).resolve().parents[2] / "evals" / "golden"
     proc = run_cli("eval", "--golden", str(golden / "dev3.jsonl"), "--golden", str(golden / "dev2.jsonl"),
-                   "--ablate", "window", "--out", str(tmp_path / "abl"), data_dir=sample_data_dir)
+                   "--ablate", "window", "--limit", "20", "--out", str(tmp_path / "abl"), data_dir=sample_data_dir)
     figures = json.loads((tmp_path / "abl" / "ablation.json").read_text())
     assert set(figures) == {"(all rules)", "window"} and set(figures["window"]) == {"dev3", "dev2"}
     on, off = figures["(all rules)"]["dev3"], figures["window"]["dev3"]
-    assert on["n"] == off["n"] == 40 and on["fact_recall"] != off["fact_recall"]
+    assert on["n"] == off["n"] == 20 and on["fact_recall"] != off["fact_recall"]
     assert "| window |" in proc.stdout and "earns on dev3" in (tmp_path / "abl" / "ablation.md").read_text()
 
 
