@@ -58,19 +58,19 @@ _NUMBER = re.compile(
     rf"\d[\d,.]*(?![\d,.]|(?:st|nd|rd|th)\b)|\b(?!one (?:of|another)\b)({_NUMBER_WORDS})\b", re.IGNORECASE
 )
 _YEAR = re.compile(r"(19|20)\d\d")
-_MONTHS = (
+MONTH_NAMES = (
     "january|february|march|april|may|june|july|august|september|october|november|december|enero|febrero|"
     "marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre"
 )
 # a bare whole number after a capitalised word (not a month: "March 2025" is a date) or before one,
 # or joined to a word by a hyphen; not money ("$180") nor a share ("4%")
 _NAMED_NUMBER = re.compile(
-    rf"(?<![\w$€£.,-])(?!(?i:{_MONTHS})\b)[A-Z][\w.]*\s+(?P<a>\d+)(?![\w.,%-])(?!\s+(?:million|billion|percent))"
+    rf"(?<![\w$€£.,-])(?!(?i:{MONTH_NAMES})\b)[A-Z][\w.]*\s+(?P<a>\d+)(?![\w.,%-])(?!\s+(?:million|billion|percent))"
     r"|(?<![\w$€£.,-])(?P<b>\d+)(?![\w.,%-])(?=\s+[A-Z])"
     r"|(?<=[A-Za-z]-)(?P<c>\d+)\b|\b(?P<d>\d+)(?=-[A-Za-z])"
 )
 _PLACE_Q = re.compile(r"\b(which|what)( \w+)? (country|countries|nations?)\b|\bqu[eé] pa[ií]s(es)?\b", re.IGNORECASE)
-_DAY_OF_MONTH = re.compile(rf"\b({_MONTHS})\.? \d{{1,2}}\b|\b\d{{1,2}} (de )?({_MONTHS})\b", re.IGNORECASE)
+_DAY_OF_MONTH = re.compile(rf"\b({MONTH_NAMES})\.? \d{{1,2}}\b|\b\d{{1,2}} (de )?({MONTH_NAMES})\b", re.IGNORECASE)
 _MONEY = re.compile(
     rf"[$€£]\s?\d[\d,.]*(\s*({_NUMBER_WORDS}|[mb]n?)\b)?|\b\d[\d,.]*\s*({_NUMBER_WORDS})?\s*(de\s+)?(dollars?|d[oó]lares|euros?)\b",
     re.IGNORECASE,
@@ -115,7 +115,7 @@ _GIVEN = "\x00"  # where a number the question states was: with its currency, it
 _GIVEN_CURRENCY = re.compile(r"[$€£]?\s?\x00(\s*(de\s+)?(dollars?|d[oó]lares|pesos|usd|euros?)\b)?", re.IGNORECASE)
 # a link: it points to an answer, it does not give one (nor a date: ".../2021/07/strategy.pdf")
 URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.IGNORECASE)
-_DATE = re.compile(rf"\b({_MONTHS})\b|\b(19|20)\d\d\b|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b", re.IGNORECASE)
+_DATE = re.compile(rf"\b({MONTH_NAMES})\b|\b(19|20)\d\d\b|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b", re.IGNORECASE)
 _MONEY_Q = re.compile(
     r"\bhow much\b.*\b(money|fund\w*|financ\w*|assistance|aid|relief|invest\w*|cost\w*|pa(y|id)|spen[dt]|budget|"
     r"contribut\w*|grant\w*|disburs\w*|loan\w*|dollars?)\b|\bcu[aá]nto dinero\b"

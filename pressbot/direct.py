@@ -12,14 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from pressbot.asked import Asked
+from pressbot.asked import MONTH_NAMES, Asked
 from pressbot.lexical import lexical_tokens, number_values
 from pressbot.places import countries
 
-_MONTHS = (
-    "January|February|March|April|May|June|July|August|September|October|November|December|enero|febrero|"
-    "marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre"
-)
 _SCALE = r"(?:\s+(?:million|billion|trillion|thousand|millones|mil millones)\b|(?:[MBK]|mn|bn)\b)?"
 # spans of each kind, longest forms first
 _SPANS: dict[str, re.Pattern[str]] = {
@@ -35,9 +31,9 @@ _SPANS: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "date": re.compile(
-        rf"\b(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+(?:19|20)\d\d)?\b"
-        rf"|\b\d{{1,2}}\s+(?:de\s+)?(?:{_MONTHS})(?:,?\s+(?:de\s+)?(?:19|20)\d\d)?\b"
-        rf"|\b(?:{_MONTHS})\s+(?:of\s+|de\s+)?(?:19|20)\d\d\b",
+        rf"\b(?:{MONTH_NAMES})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+(?:19|20)\d\d)?\b"
+        rf"|\b\d{{1,2}}\s+(?:de\s+)?(?:{MONTH_NAMES})(?:,?\s+(?:de\s+)?(?:19|20)\d\d)?\b"
+        rf"|\b(?:{MONTH_NAMES})\s+(?:of\s+|de\s+)?(?:19|20)\d\d\b",
         re.IGNORECASE,
     ),
 }
