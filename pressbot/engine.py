@@ -168,7 +168,7 @@ class Engine:
         self, question: str, *, k: int | None = None, **options: Unpack[QueryOptions]
     ) -> tuple[Answer, list[Passage]]:
         """The Answer and the passages it was drawn from, best first (the evals score retrieval)."""
-        for step in self._answer_steps(question, k, options, stream=False):
+        for step in self._answer_steps(question, k, options, self.answerer(), stream=False):
             if isinstance(step, tuple):
                 return step
         raise AssertionError("_answer_steps ends with the Answer")
@@ -179,17 +179,17 @@ class Engine:
         With an LLM the pieces are the model's draft as it arrives: a preview, since the check may
         drop sentences and renumber citations; faces replace it with the final Answer. The
         extractive answerer yields its checked text in one piece."""
-        previews = self.answerer().previews
-        for step in self._answer_steps(question, k, options, stream=True):
+        answerer = self.answerer()
+        for step in self._answer_steps(question, k, options, answerer, stream=True):
             if isinstance(step, str):
                 yield step
                 continue
-            if not previews:
+            if not answerer.previews:
                 yield step[0].answer
             yield step[0]
 
     def _answer_steps(
-        self, question: str, k: int | None, options: QueryOptions, *, stream: bool
+        self, question: str, k: int | None, options: QueryOptions, answerer: Answerer, *, stream: bool
     ) -> Iterator[str | tuple[Answer, list[Passage]]]:
         """Draft pieces (only when streaming from an LLM), then (Answer, passages)."""
         t0 = time.perf_counter()
@@ -209,7 +209,7 @@ class Engine:
         timings = {"search": (t1 - t0) * 1e3}
         draft: Draft | None = None
         read = Question(question, query, f, qvec, _window_text(f))
-        for step in self.answerer().drafts(read, passages, cache, stream=stream):
+        for step in answerer.drafts(read, passages, cache, stream=stream):
             if isinstance(step, str):
                 yield step
             else:

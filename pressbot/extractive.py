@@ -38,7 +38,13 @@ from pressbot.places import countries
 from pressbot.sentences import passage_sentences
 from pressbot.types import Passage
 
-_LIST_Q = re.compile(r"^\s*(which|what|list|name)\b|\b(which|list)\b", re.IGNORECASE)
+# asks for several things: "Which ...", "List ...", "Who was on the delegation?", "Who were the members ...?"
+_LIST_Q = re.compile(
+    r"^\s*(which|what|list|name|cu[aá]l(es)?|qu[eé])\b|\b(which|list)\b"
+    r"|^\W*(who|whom|qui[eé]nes)\b[^?]*\b(delegation|delegaci[oó]n|members?|miembros|participants?|attendees|delegates"
+    r"|team|panel|board|cabinet|nominees)\b",
+    re.IGNORECASE,
+)
 _ENUM = re.compile(r"(?:[A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*)*, ){2,}")
 MIN_SENTENCE_CHARS = 25
 W_SIM, W_COVERAGE, W_CONTEXT, W_RANK, W_KIND, W_BONUS = 0.4, 0.3, 0.3, 0.02, 0.06, 0.05
@@ -114,7 +120,7 @@ def score_sentences(
     # a link's words are not the sentence's
     sentence_tokens = [set(lexical_tokens(URL.sub(" ", s))) for s, _ in sentences]
     in_release = _release_terms(weights.keys(), sentences, sentence_tokens, titles)
-    wants_list = "list" not in off and bool(_LIST_Q.search(question))
+    wants_list = "list" not in off and asks_for_list(question)
     focus_re = focus_pattern(focus_terms)
     asked = asked or Asked.of(question, focus_re, period, off)
     kind = asked.kind
@@ -134,7 +140,7 @@ def score_sentences(
         has_kind = asked.answered_by(s, p, in_release[id(p)], places[p.release_id])
         if kind is not None or not has_kind:
             score += W_KIND if has_kind else -W_NO_KIND
-        if wants_list and _ENUM.search(s):
+        if wants_list and (_ENUM.search(s) or follows.get(s)):  # a list, in the sentence or after it
             score += W_BONUS
         if focus_re and focus_re.search(s):
             score += W_PERIOD
@@ -154,6 +160,10 @@ def score_sentences(
         )
     out.sort(key=lambda x: -x.score)
     return out
+
+
+def asks_for_list(question: str) -> bool:
+    return bool(_LIST_Q.search(question))
 
 
 def focus_pattern(focus_terms: list[str] | None) -> re.Pattern[str] | None:
@@ -210,11 +220,12 @@ def select_sentences(
     same_release_ratio: float = SAME_RELEASE_RATIO,
     same_release_extra: int = SAME_RELEASE_EXTRA,
     off: AbstractSet[str] = frozenset(),
+    wants_list: bool = False,
 ) -> list[ScoredSentence]:
     """The best sentence, plus a close runner-up that states, in itself or in its release's title,
     question terms it does not (the other half of a two-part question), never a rival answer to
     the same part (`_adds_to_release`, `_outdone`); then the next best sentences of the answering
-    release (`_same_release`)."""
+    release (`_same_release`); for a list question, the list that release gives (`_list_block`)."""
     if not scored:
         return []
     chosen = [scored[0]]
@@ -229,7 +240,24 @@ def select_sentences(
         chosen = [chosen[1]]
     if "same_release" not in off:
         chosen += _same_release(scored, chosen, same_release_ratio, same_release_extra)
+    if wants_list and "list_block" not in off and not any(s.items for s in chosen):
+        chosen += _list_block(scored, chosen[0])
     return chosen
+
+
+def _list_block(scored: list[ScoredSentence], top: ScoredSentence) -> list[ScoredSentence]:
+    """ "Who was on the delegation?": the best sentence announces it ("... designated a Presidential
+    Delegation"), the names follow under a heading ("Members of the Presidential Delegation:").
+    A heading with its items, in the best sentence's release, naming a question term itself: the
+    best such, whatever its score (a bare heading is far from the question in meaning)."""
+    return next(
+        (
+            [s]
+            for s in scored
+            if s.items and s.covers and s.passage.release_id == top.passage.release_id and s.text != top.text
+        ),
+        [],
+    )
 
 
 def _outdone(best: ScoredSentence, other: ScoredSentence) -> bool:

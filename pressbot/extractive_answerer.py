@@ -16,7 +16,14 @@ from pressbot.answerer import Draft, Question
 from pressbot.asked import Asked, answer_kind, question_parts, states_kind
 from pressbot.direct import direct_spans, line_of
 from pressbot.embeddings import PressbotEmbeddings
-from pressbot.extractive import ScoredSentence, focus_pattern, score_sentences, select_sentences, states_period
+from pressbot.extractive import (
+    ScoredSentence,
+    asks_for_list,
+    focus_pattern,
+    score_sentences,
+    select_sentences,
+    states_period,
+)
 from pressbot.lexical import lexical_tokens
 from pressbot.outcome import Decider, Decision, signals_of
 from pressbot.search import Filters
@@ -51,12 +58,24 @@ class ExtractiveAnswerer:
         focus_terms = [] if "focus" in off else focus_terms_of(f)
         asked = Asked.of(query, focus_pattern(focus_terms), period, off)
         scored = score_sentences(
-            query, passages, self.embedder, query_vector=question.query_vector, cache=cache,
-            focus_terms=focus_terms, period=period, idf=self.idf, off=off, asked=asked,
+            query,
+            passages,
+            self.embedder,
+            query_vector=question.query_vector,
+            cache=cache,
+            focus_terms=focus_terms,
+            period=period,
+            idf=self.idf,
+            off=off,
+            asked=asked,
         )
-        chosen = select_sentences(scored, off=off)
+        chosen = select_sentences(scored, off=off, wants_list="list" not in off and asks_for_list(query))
         signals = signals_of(
-            query, scored, chosen, passages, self.idf,
+            query,
+            scored,
+            chosen,
+            passages,
+            self.idf,
             (lambda s: states_period(s, focus_terms, period)) if period else None,
         )
         decision = self.decider.decide(signals)
@@ -69,9 +88,10 @@ class ExtractiveAnswerer:
             if "parts" not in off:
                 extra, missing = self._other_parts(query, passages, chosen, cache, focus_terms, period)
                 chosen += extra
-            draft.statements = [*_direct_line(asked, chosen, passages), *(
-                Statement(line, (passages.index(s.passage),)) for s in chosen for line in (s.text, *s.items)
-            )]
+            draft.statements = [
+                *_direct_line(asked, chosen, passages),
+                *(Statement(line, (passages.index(s.passage),)) for s in chosen for line in (s.text, *s.items)),
+            ]
             draft.notes = [f"{PART_NOT_FOUND} {part}?" for part in missing]
         yield draft
 
@@ -96,15 +116,24 @@ class ExtractiveAnswerer:
             if not own or own <= {t for s in chosen + extra for t in s.covers}:
                 continue
             scored = score_sentences(
-                f"{part} {parts[0]}", passages, self.embedder, cache=cache, focus_terms=focus_terms,
-                period=period, idf=self.idf, off=self.off,
+                f"{part} {parts[0]}",
+                passages,
+                self.embedder,
+                cache=cache,
+                focus_terms=focus_terms,
+                period=period,
+                idf=self.idf,
+                off=self.off,
                 # what the part asks for is read from the part alone: "what does it include" asks no sum
                 asked=Asked.of(part, focus_pattern(focus_terms), period, self.off),
             )
             taken = {s.text for s in chosen + extra}
             found = next(
-                (s for s in scored if s.score >= self.threshold and s.text not in taken
-                 and s.covers & own and s.has_kind),
+                (
+                    s
+                    for s in scored
+                    if s.score >= self.threshold and s.text not in taken and s.covers & own and s.has_kind
+                ),
                 None,
             )
             kind = answer_kind(part)

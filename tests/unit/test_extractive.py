@@ -129,8 +129,9 @@ def test_a_release_of_the_period_speaks_of_it_unless_the_sentence_names_another_
     q = "How many pounds of fentanyl did CBP seize?"
 
     def has_kind(text: str) -> bool:
-        p = Passage(chunk_id="a:0", release_id="a", text=text, title="T", sentence_ends=[len(text)],
-                    date=dt.date(2025, 7, 10))  # inside fiscal 2025
+        p = Passage(
+            chunk_id="a:0", release_id="a", text=text, title="T", sentence_ends=[len(text)], date=dt.date(2025, 7, 10)
+        )  # inside fiscal 2025
         return score_sentences(q, [p], HashEmbeddings(64), period=fiscal_2025)[0].has_kind
 
     assert has_kind("CBP seized more than 11,000 pounds of fentanyl at the borders.")
@@ -162,8 +163,11 @@ def test_a_sentence_announcing_a_list_brings_its_items() -> None:
 
 @pytest.mark.parametrize(
     "intro",
-    ["The package includes new support for the region", "The funds will be used as follows.",
-     "The partners agreed on the following measures."],
+    [
+        "The package includes new support for the region",
+        "The funds will be used as follows.",
+        "The partners agreed on the following measures.",
+    ],
 )
 def test_a_sentence_followed_by_bullets_or_saying_as_follows_brings_its_items(intro: str) -> None:
     sents = [intro, "- $50 million for food assistance;", "- $20 million for shelters.", "Other news followed today."]
@@ -329,3 +333,35 @@ def test_states_period_reads_the_sentence_as_of_its_release() -> None:
     assert states_period(said("Officers seized 5,000 pounds this year.", "2022-06-01"), ["2022"], year)
     assert states_period(said("In 2022 officers seized 5,000 pounds.", "2023-03-01"), ["2022"], year)
     assert not states_period(said("In 2021 officers seized 5,000 pounds.", "2023-03-01"), ["2022"], year)
+
+
+def test_a_list_question_quotes_the_list_its_release_gives_under_a_heading() -> None:
+    top, other = _passage("x", [1]), _passage("y", [1], rid="o")
+    announce = _scored("The President announced a Presidential Delegation to the inauguration.", top, 0.85, ("deleg",))
+    heading = _scored("Members of the Presidential Delegation:", top, 0.50, ("deleg",))
+    heading.items = ("The Honorable Samantha Power, Administrator of USAID", "Ms. Colleen Hoey, Charge d'Affaires")
+    elsewhere = _scored("Members of the Delegation:", other, 0.55, ("deleg",))
+    elsewhere.items = ("Someone else",)
+    unnamed = _scored("The schedule is as follows:", top, 0.45)  # names nothing asked
+    unnamed.items = ("Arrival at noon",)
+    scored = [announce, unnamed, elsewhere, heading]
+    assert [s.text for s in select_sentences(scored, wants_list=True)] == [announce.text, heading.text]
+    assert [s.text for s in select_sentences(scored)] == [announce.text]  # not a list question
+    assert [s.text for s in select_sentences(scored, wants_list=True, off={"list_block"})] == [announce.text]
+
+
+@pytest.mark.parametrize(
+    ("question", "wants"),
+    [
+        ("Who was on the U.S. delegation to the inauguration?", True),
+        ("Who were the members of the task force's board?", True),
+        ("Which companies made commitments?", True),
+        ("¿Quiénes integraron la delegación?", True),
+        ("Who is the ambassador to Mexico?", False),
+        ("How many migrants arrived?", False),
+    ],
+)
+def test_a_question_asks_for_a_list(question: str, wants: bool) -> None:
+    from pressbot.extractive import asks_for_list
+
+    assert asks_for_list(question) is wants
