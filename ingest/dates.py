@@ -14,23 +14,17 @@ from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from pressbot.lexicon import MONTH_ABBREVIATIONS_EN, MONTHS_EN, MONTHS_ES, WEEKDAYS, WEEKDAYS_ES, YEAR, alternation
+
 logger = logging.getLogger(__name__)
 
-_EN_MONTHS = {
-    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
-    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
-    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9,
-    "sept": 9, "oct": 10, "nov": 11, "dec": 12,
-}  # fmt: skip
-_ES_MONTHS = {
-    "enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7,
-    "agosto": 8, "septiembre": 9, "setiembre": 9, "octubre": 10, "noviembre": 11,
-    "diciembre": 12,
-}  # fmt: skip
+# English datelines take full and abbreviated names ("Jan. 22, 2024"), Spanish ones full names
+_EN_MONTHS = {**MONTHS_EN, **MONTH_ABBREVIATIONS_EN}
+_ES_MONTHS = MONTHS_ES
 
-_EN = "|".join(sorted(_EN_MONTHS, key=len, reverse=True))
-_ES = "|".join(sorted(_ES_MONTHS, key=len, reverse=True))
-_YEAR = r"(?P<y>(?:19|20)\d\d)"
+_EN = alternation(_EN_MONTHS)
+_ES = alternation(_ES_MONTHS)
+_YEAR = rf"(?P<y>{YEAR})"
 
 # "January 22, 2024", "Jan. 22 2024"
 _RE_MDY = re.compile(rf"\b(?P<m>{_EN})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+{_YEAR}\b", re.I)
@@ -39,7 +33,7 @@ _RE_DMY = re.compile(rf"\b(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<m>{_EN})\.?,?\s
 # "22 de enero de 2024", "1° de enero del 2024"
 _RE_ES = re.compile(rf"\b(?P<d>\d{{1,2}})\s*[°º]?\s+de\s+(?P<m>{_ES})\s+(?:de|del)\s+{_YEAR}\b", re.I)
 # "2024-01-22"
-_RE_ISO = re.compile(r"\b(?P<y>(?:19|20)\d\d)-(?P<m>\d\d)-(?P<d>\d\d)\b")
+_RE_ISO = re.compile(rf"\b{_YEAR}-(?P<m>\d\d)-(?P<d>\d\d)\b")
 
 _DATE_PATTERNS = (_RE_MDY, _RE_DMY, _RE_ES, _RE_ISO)
 
@@ -48,18 +42,13 @@ _DATE_PATTERNS = (_RE_MDY, _RE_DMY, _RE_ES, _RE_ISO)
 # names and datelines use them: "Ciudad de México, a 22 de enero de 2024").
 _CONNECTORS = {
     "de", "del", "la", "las", "los", "el", "y", "a", "en", "on", "of", "the", "d.c.",
-    "lunes", "martes", "miércoles", "miercoles", "jueves", "viernes", "sábado", "sabado",
-    "domingo",
+    *WEEKDAYS_ES,
 }  # fmt: skip
 _LABEL = re.compile(
     r"(?:posted|published|released|date|dated|publicado|publicada|fecha)(?:\s+(?:on|el))?\s*:?$",
     re.I,
 )
-_WEEKDAY_END = re.compile(
-    r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|lunes|martes|miércoles|"
-    r"jueves|viernes|sábado|domingo)$",
-    re.I,
-)
+_WEEKDAY_END = re.compile(rf"(?:{alternation(WEEKDAYS)})$", re.I)
 _SEPARATORS = ",—–-|:·•/("
 _MAX_PREFIX = 80
 DATELINE_LINES = 5
@@ -135,7 +124,7 @@ def parse_date_value(value: Any) -> date | None:
     s = str(value).strip()
     if not s:
         return None
-    iso = re.match(r"^((?:19|20)\d\d-\d\d-\d\d)(?:[T ][\d:.]+(?:Z|[+-]\d\d:?\d\d)?)?$", s)
+    iso = re.match(rf"^({YEAR}-\d\d-\d\d)(?:[T ][\d:.]+(?:Z|[+-]\d\d:?\d\d)?)?$", s)
     if iso:
         try:
             return date.fromisoformat(iso.group(1))
@@ -149,7 +138,7 @@ def parse_date_value(value: Any) -> date | None:
         m = pattern.search(s)
         if m:
             return _make_date(m)
-    slashed = re.fullmatch(r"(\d{1,2})[/.](\d{1,2})[/.]((?:19|20)\d\d)", s)
+    slashed = re.fullmatch(rf"(\d{{1,2}})[/.](\d{{1,2}})[/.]({YEAR})", s)
     if slashed:
         return _day_month_order(*map(int, slashed.groups()))
     return _dateparser(s)

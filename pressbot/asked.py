@@ -22,6 +22,19 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from pressbot.lexical import lexical_tokens, number_values, without_numbers
+from pressbot.lexicon import (
+    CURRENCY_CODES,
+    CURRENCY_WORDS,
+    MONTHS,
+    NUMBERS_EN,
+    NUMBERS_ES,
+    SCALE_ABBREVIATIONS,
+    SCALES,
+    SYMBOL,
+    SYMBOL_CHARS,
+    YEAR,
+    alternation,
+)
 from pressbot.places import countries
 from pressbot.timewindow import TimeWindow, time_windows
 from pressbot.types import Passage
@@ -47,32 +60,33 @@ _DATE_Q = re.compile(
     r"|\b(what|which|on what|qu[eé]) (date|day|year|month|d[ií]a|fecha|año)\b",
     re.IGNORECASE,
 )
-_NUMBER_WORDS = (
-    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|(?:thir|four|fif|six|seven|eigh|nine)teen|"
-    "(?:twen|thir|for|fif|six|seven|eigh|nine)ty|dozens?|hundreds?|thousands?|millions?|billions?|half|double|"
-    "doubled|tripled|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|doce|trece|catorce|quince|veinte|treinta|"
-    "cuarenta|cincuenta|cien|mil|millones"
+# Number words that state a count or an amount; not "uno" (mostly a pronoun: "uno de los") nor
+# "once" (an English word), and the multiples that state a figure too ("doubled")
+_NUMBER_WORDS = alternation(
+    [*NUMBERS_EN, *(w for w in NUMBERS_ES if w not in {"uno", "once"}), *(w for w in SCALES if " " not in w)]
+    + ["half", "double", "doubled", "tripled"]
 )
 # a number, not an ordinal ("the 21st century") nor a pronoun ("one of the events")
 _NUMBER = re.compile(
     rf"\d[\d,.]*(?![\d,.]|(?:st|nd|rd|th)\b)|\b(?!one (?:of|another)\b)({_NUMBER_WORDS})\b", re.IGNORECASE
 )
-_YEAR = re.compile(r"(19|20)\d\d")
-MONTH_NAMES = (
-    "january|february|march|april|may|june|july|august|september|october|november|december|enero|febrero|"
-    "marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre"
-)
+_YEAR = re.compile(YEAR)
+_MONTH_NAMES = alternation(MONTHS)
+_SCALE = alternation(SCALES)  # "180 million", "180 mil millones"
+_CURRENCY = alternation([*CURRENCY_WORDS, *CURRENCY_CODES])  # after the amount: "180 millones de dólares"
 # a bare whole number after a capitalised word (not a month: "March 2025" is a date) or before one,
 # or joined to a word by a hyphen; not money ("$180") nor a share ("4%")
 _NAMED_NUMBER = re.compile(
-    rf"(?<![\w$€£.,-])(?!(?i:{MONTH_NAMES})\b)[A-Z][\w.]*\s+(?P<a>\d+)(?![\w.,%-])(?!\s+(?:million|billion|percent))"
-    r"|(?<![\w$€£.,-])(?P<b>\d+)(?![\w.,%-])(?=\s+[A-Z])"
+    rf"(?<![\w{SYMBOL_CHARS}.,-])(?!(?i:{_MONTH_NAMES})\b)[A-Z][\w.]*\s+(?P<a>\d+)(?![\w.,%-])"
+    rf"(?!\s+(?:{_SCALE}|percent)\b)"
+    rf"|(?<![\w{SYMBOL_CHARS}.,-])(?P<b>\d+)(?![\w.,%-])(?=\s+[A-Z])"
     r"|(?<=[A-Za-z]-)(?P<c>\d+)\b|\b(?P<d>\d+)(?=-[A-Za-z])"
 )
 _PLACE_Q = re.compile(r"\b(which|what)( \w+)? (country|countries|nations?)\b|\bqu[eé] pa[ií]s(es)?\b", re.IGNORECASE)
-_DAY_OF_MONTH = re.compile(rf"\b({MONTH_NAMES})\.? \d{{1,2}}\b|\b\d{{1,2}} (de )?({MONTH_NAMES})\b", re.IGNORECASE)
+_DAY_OF_MONTH = re.compile(rf"\b({_MONTH_NAMES})\.? \d{{1,2}}\b|\b\d{{1,2}} (de )?({_MONTH_NAMES})\b", re.IGNORECASE)
 _MONEY = re.compile(
-    rf"[$€£]\s?\d[\d,.]*(\s*({_NUMBER_WORDS}|[mb]n?)\b)?|\b\d[\d,.]*\s*({_NUMBER_WORDS})?\s*(de\s+)?(dollars?|d[oó]lares|euros?)\b",
+    rf"{SYMBOL}\s?\d[\d,.]*(\s*({_NUMBER_WORDS}|{alternation(SCALE_ABBREVIATIONS)})\b)?"
+    rf"|\b\d[\d,.]*\s*({_NUMBER_WORDS})?\s*(de\s+)?({_CURRENCY})\b",
     re.IGNORECASE,
 )
 # "U.S." is one word: "how many U.S. convictions" counts convictions made in the U.S.
@@ -112,10 +126,10 @@ _US = re.compile(r"\bU\.\s?S\.(?:\s?A\.)?|\bUSA?\b")
 _ROLE_WORDS = 5  # a role is a short phrase: "the U.S. ambassador to Costa Rica", not what follows it
 _ROLE_SLACK = 2  # other words among the role's own: "the Ambassador of Colombia, Mr. X, to the United States"
 _GIVEN = "\x00"  # where a number the question states was: with its currency, it states nothing
-_GIVEN_CURRENCY = re.compile(r"[$€£]?\s?\x00(\s*(de\s+)?(dollars?|d[oó]lares|pesos|usd|euros?)\b)?", re.IGNORECASE)
+_GIVEN_CURRENCY = re.compile(rf"{SYMBOL}?\s?\x00(\s*(de\s+)?({_CURRENCY})\b)?", re.IGNORECASE)
 # a link: it points to an answer, it does not give one (nor a date: ".../2021/07/strategy.pdf")
 URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.IGNORECASE)
-_DATE = re.compile(rf"\b({MONTH_NAMES})\b|\b(19|20)\d\d\b|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b", re.IGNORECASE)
+_DATE = re.compile(rf"\b({_MONTH_NAMES})\b|\b{YEAR}\b|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b", re.IGNORECASE)
 _MONEY_Q = re.compile(
     r"\bhow much\b.*\b(money|fund\w*|financ\w*|assistance|aid|relief|invest\w*|cost\w*|pa(y|id)|spen[dt]|budget|"
     r"contribut\w*|grant\w*|disburs\w*|loan\w*|dollars?)\b|\bcu[aá]nto dinero\b"
@@ -126,9 +140,9 @@ _MONEY_Q = re.compile(
 # a sum of money: "$578 million", "180 millones de dólares", "USD 5 million", "billions of dollars";
 # not "4 million tons" nor "15 million visitors"
 _AMOUNT = re.compile(
-    r"[$€£]\s?\d|\b\d[\d,.]*\s*(million|billion|trillion|thousand|millones|mil millones)?\s*(de\s+)?"
-    r"(dollars?|d[oó]lares|pesos|usd|euros?)\b|\b(usd|us\$|mxn)\s?\d|\b(thousands|millions|billions|miles|millones)"
-    r" (of|de) (dollars|d[oó]lares|pesos|euros)\b",
+    rf"{SYMBOL}\s?\d|\b\d[\d,.]*\s*({_SCALE})?\s*(de\s+)?({_CURRENCY})\b|\b({alternation(CURRENCY_CODES)})\s?\d"
+    # "miles" (thousands) is no scale after a digit: "5 miles" is a distance
+    rf"|\b({alternation(w for w in SCALES if w.endswith('s'))}|miles) (of|de) ({alternation(CURRENCY_WORDS)})\b",
     re.IGNORECASE,
 )
 

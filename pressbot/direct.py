@@ -12,17 +12,29 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from pressbot.asked import MONTH_NAMES, Asked
+from pressbot.asked import Asked
 from pressbot.lexical import lexical_tokens, number_values
+from pressbot.lexicon import (
+    CURRENCY_CODES,
+    CURRENCY_WORDS,
+    MONTHS,
+    SCALE_ABBREVIATIONS,
+    SCALES,
+    SYMBOL,
+    SYMBOL_CHARS,
+    YEAR,
+    alternation,
+)
 from pressbot.places import countries
 
-_SCALE = r"(?:\s+(?:million|billion|trillion|thousand|millones|mil millones)\b|(?:[MBK]|mn|bn)\b)?"
+_SCALE = rf"(?:\s+(?:{alternation(SCALES)})\b|(?:{alternation(SCALE_ABBREVIATIONS)})\b)?"
+_MONTH_NAMES = alternation(MONTHS)
 # spans of each kind, longest forms first
 _SPANS: dict[str, re.Pattern[str]] = {
     "amount": re.compile(
         rf"(?:(?:more than|over|nearly|almost|about|approximately|up to|at least)\s+)?"
-        rf"(?:[$€£]\s?\d[\d,.]*\d{_SCALE}|[$€£]\s?\d{_SCALE}|\b(?:USD|US\$)\s?\d[\d,.]*{_SCALE}"
-        rf"|\b\d[\d,.]*{_SCALE}\s+(?:de\s+)?(?:dollars|d[oó]lares|pesos|euros))",
+        rf"(?:{SYMBOL}\s?\d[\d,.]*\d{_SCALE}|{SYMBOL}\s?\d{_SCALE}|\b(?:{alternation(CURRENCY_CODES)})\s?\d[\d,.]*{_SCALE}"
+        rf"|\b\d[\d,.]*{_SCALE}\s+(?:de\s+)?(?:{alternation([*CURRENCY_WORDS, *CURRENCY_CODES])})\b)",
         re.IGNORECASE,
     ),
     "share": re.compile(
@@ -31,21 +43,21 @@ _SPANS: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "date": re.compile(
-        rf"\b(?:{MONTH_NAMES})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+(?:19|20)\d\d)?\b"
-        rf"|\b\d{{1,2}}\s+(?:de\s+)?(?:{MONTH_NAMES})(?:,?\s+(?:de\s+)?(?:19|20)\d\d)?\b"
-        rf"|\b(?:{MONTH_NAMES})\s+(?:of\s+|de\s+)?(?:19|20)\d\d\b",
+        rf"\b(?:{_MONTH_NAMES})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+{YEAR})?\b"
+        rf"|\b\d{{1,2}}\s+(?:de\s+)?(?:{_MONTH_NAMES})(?:,?\s+(?:de\s+)?{YEAR})?\b"
+        rf"|\b(?:{_MONTH_NAMES})\s+(?:of\s+|de\s+)?{YEAR}\b",
         re.IGNORECASE,
     ),
 }
 # a count: a number and the words that name what it counts ("4,300 asylum officers")
 _COUNT = re.compile(
     r"\b(?:(?:more than|over|nearly|almost|about|approximately|at least|some)\s+)?"
-    r"(?<![$€£\d.,])\d[\d,.]*(?:\s+(?:million|billion|thousand|mil|millones))?(?![\d%])"
+    rf"(?<![{SYMBOL_CHARS}\d.,])\d[\d,.]*(?:\s+(?:{alternation(SCALES)}))?(?![\d%])"
     r"(?P<rest>(?:\s+(?:[A-Z]\.)+|\s+[\w'’-]+){0,4})",
     re.IGNORECASE,
 )
 _NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:and\s+|y\s+|of\s+|de\s+|del\s+|the\s+)?[A-Z][\w'’.-]*)*")
-_YEAR = re.compile(r"(?:19|20)\d\d")
+_YEAR = re.compile(YEAR)
 MAX_PLACES = 12
 _FUNCTION_WORDS = frozenset({
     "of", "in", "to", "and", "the", "a", "an", "for", "per", "by", "on", "at", "from", "with", "or", "as", "than",

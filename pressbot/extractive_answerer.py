@@ -25,6 +25,7 @@ from pressbot.extractive import (
     states_period,
 )
 from pressbot.lexical import lexical_tokens
+from pressbot.lexicon import YEAR
 from pressbot.outcome import Decider, Decision, signals_of
 from pressbot.search import Filters
 from pressbot.sentence_vectors import VectorCache
@@ -32,7 +33,7 @@ from pressbot.timewindow import time_windows
 from pressbot.types import Passage, Statement
 
 PART_NOT_FOUND = "Not confirmed in the archive:"  # a part of a multi-part question that no sentence answers
-_YEAR_IN = re.compile(r"\b(?:19|20)\d\d\b")  # a time an undated text names for itself ("in June 2024")
+_YEAR_IN = re.compile(rf"\b{YEAR}\b")  # a time an undated text names for itself ("in June 2024")
 
 
 class ExtractiveAnswerer:

@@ -29,6 +29,7 @@ from bm25s.stopwords import STOPWORDS_SPANISH
 
 from pressbot.embeddings import PressbotEmbeddings
 from pressbot.errors import ConfigError
+from pressbot.lexicon import NUMBERS_EN, NUMBERS_ES, SCALES_EN, SCALES_ES
 from pressbot.places import spanish_country_names
 from pressbot.types import Passage
 
@@ -146,7 +147,10 @@ def load_glossary(path: Path = GLOSSARY_FILE) -> Glossary:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read the glossary {path}: {exc}") from None
-    exact = {tuple(w.lower() for w in _TOKEN.findall(k)): v for k, v in _entries(path, data, "exact")}
+    exact = {
+        **_number_words(),
+        **{tuple(w.lower() for w in _TOKEN.findall(k)): v for k, v in _entries(path, data, "exact")},
+    }
     terms: dict[tuple[str, ...], tuple[str, ...]] = {}
     spelled: dict[tuple[str, ...], str] = {}
     for key, english in _entries(path, data, "terms"):
@@ -162,6 +166,20 @@ def load_glossary(path: Path = GLOSSARY_FILE) -> Glossary:
     countries = {tuple(_fold(w) for w in _TOKEN.findall(es)): en for es, en in spanish_country_names().items()}
     longest = max(len(k) for k in [*exact, *terms, *countries])
     return Glossary(exact=exact, terms=terms, countries=countries, longest=longest)
+
+
+def _number_words() -> dict[tuple[str, ...], tuple[str, ...]]:
+    """The Spanish number and scale words (pressbot/lexicon.py), each as the English word of its
+    value: "cuarenta" -> "forty", "mil millones" -> "billion", "billón" -> "trillion"; not "uno",
+    mostly a pronoun ("uno de los estados")."""
+    english: dict[int, str] = {}
+    for word, value in {**NUMBERS_EN, **SCALES_EN}.items():
+        english.setdefault(value, word)  # the first, singular word of each value: "twelve", not "dozen"
+    return {
+        tuple(word.split()): (english[value],)
+        for word, value in {**NUMBERS_ES, **SCALES_ES}.items()
+        if value in english and word != "uno"
+    }
 
 
 def _entries(path: Path, data: dict[str, object], table: str) -> list[tuple[str, tuple[str, ...]]]:

@@ -28,28 +28,22 @@ import Stemmer
 from bm25s.scoring import _select_idf_scorer, _select_tfc_scorer
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_SPANISH
 
-_SCALES = {
-    "k": 10**3,
-    "thousand": 10**3,
-    "mil": 10**3,
-    "m": 10**6,
-    "mn": 10**6,
-    "mln": 10**6,
-    "million": 10**6,
-    "millions": 10**6,
-    "millones": 10**6,
-    "millon": 10**6,
-    "b": 10**9,
-    "bn": 10**9,
-    "billion": 10**9,
-    "billions": 10**9,
-    "mil millones": 10**9,
-    "t": 10**12,
-    "tn": 10**12,
-    "trillion": 10**12,
-    "billones": 10**12,
-}
-_SCALE_RE = "|".join(sorted((re.escape(s) for s in _SCALES), key=len, reverse=True))
+from pressbot.lexicon import SCALE_ABBREVIATIONS, SCALES, alternation
+
+# combining marks of Latin and other alphabets: what NFKD splits accents into
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
+def _fold(text: str) -> str:
+    # accents off ("dólares" == "dolares"), lower case; most text is ASCII and needs no more
+    if text.isascii():
+        return text.lower()
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text)).lower()
+
+
+# folded as the text is ("millón" -> "millon"), so the accented and unaccented forms are one
+_SCALES = {_fold(word): value for word, value in {**SCALES, **SCALE_ABBREVIATIONS}.items()}
+_SCALE_RE = alternation(_SCALES)
 # number with optional thousands separators / decimals, optional scale word right after it
 _AMOUNT = re.compile(
     rf"(?<![\w.,])(\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.(\d+))?(?:\s?({_SCALE_RE})\b)?",
@@ -109,17 +103,6 @@ def number_values(text: str) -> set[str]:
 def without_numbers(text: str, values: AbstractSet[str], mark: str = " ") -> str:
     """The text with the numbers of those canonical values replaced by `mark`."""
     return _AMOUNT.sub(lambda m: mark if _amount_token(m).strip() in values else m.group(0), text)
-
-
-# combining marks of Latin and other alphabets: what NFKD splits accents into
-_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-
-
-def _fold(text: str) -> str:
-    # accents off ("dólares" == "dolares"), lower case; most text is ASCII and needs no more
-    if text.isascii():
-        return text.lower()
-    return _COMBINING.sub("", unicodedata.normalize("NFKD", text)).lower()
 
 
 def lexical_tokens(text: str, language: str = "en") -> list[str]:

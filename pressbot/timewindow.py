@@ -75,14 +75,28 @@ from dataclasses import dataclass
 
 from dateutil.relativedelta import relativedelta
 
+from pressbot.lexicon import (
+    CURRENCY_CODES,
+    CURRENCY_WORDS,
+    MONTH_ABBREVIATIONS_EN,
+    MONTHS,
+    MONTHS_EN,
+    NUMBERS_EN,
+    NUMBERS_ES,
+    ONE_ARTICLES,
+    SCALES,
+    SYMBOL_CHARS,
+    WEEKDAY_ABBREVIATIONS_EN,
+    WEEKDAYS,
+    YEAR,
+    alternation,
+)
+
 __all__ = ["TimeWindow", "parse_time_window", "strip_time_expression", "time_windows"]
 
 _ONE_DAY = datetime.timedelta(days=1)
 
-_LABEL_MONTHS = (
-    "", "January", "February", "March", "April", "May", "June", "July", "August",
-    "September", "October", "November", "December",
-)
+_LABEL_MONTHS = {number: name.title() for name, number in MONTHS_EN.items()}
 
 
 @dataclass(frozen=True)
@@ -121,37 +135,15 @@ def _fmt(d: datetime.date) -> str:
 
 # --- vocabulary -------------------------------------------------------------------------
 
-_MONTHS_FULL = {
-    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
-    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
-    "enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7,
-    "agosto": 8, "septiembre": 9, "setiembre": 9, "octubre": 10, "noviembre": 11,
-    "diciembre": 12,
-}
-_MONTHS_ABBR = {
-    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9,
-    "sept": 9, "oct": 10, "nov": 11, "dec": 12,
-}
+_MONTHS_FULL = MONTHS
+_MONTHS_ABBR = MONTH_ABBREVIATIONS_EN
 _MONTHS = {**_MONTHS_FULL, **_MONTHS_ABBR}
-_WEEKDAYS_FULL = {
-    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5,
-    "sunday": 6, "lunes": 0, "martes": 1, "miércoles": 2, "miercoles": 2, "jueves": 3,
-    "viernes": 4, "sábado": 5, "sabado": 5, "domingo": 6,
-}
-_WEEKDAYS_ABBR = ("mon", "tues", "tue", "wed", "thurs", "thur", "thu", "fri", "sat", "sun")
-_NUMBER_WORDS = {
-    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15,
-    "twenty": 20, "thirty": 30, "sixty": 60, "ninety": 90,
-    "un": 1, "una": 1, "uno": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6,
-    "siete": 7, "ocho": 8, "nueve": 9, "diez": 10, "once": 11, "doce": 12, "quince": 15,
-    "veinte": 20, "treinta": 30, "sesenta": 60, "noventa": 90,
-}
-
-
-def _alt(words: Iterable[str]) -> str:
-    """Regex alternation of literal words, longest first (so "june" is tried before "jun")."""
-    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+_WEEKDAYS_FULL = WEEKDAYS
+_WEEKDAYS_ABBR = WEEKDAY_ABBREVIATIONS_EN
+# "the past 30 days", "three weeks ago", "a week ago", "hace una semana"
+_NUMBER_WORDS = {**ONE_ARTICLES, **NUMBERS_EN, **NUMBERS_ES}
+# a regex alternation of literal words, longest first (so "june" is tried before "jun")
+_alt = alternation
 
 
 # --- regex fragments ----------------------------------------------------------------------
@@ -169,10 +161,9 @@ _WEEKDAY_PREFIX = rf"(?:(?:{_alt([*_WEEKDAYS_FULL, *_WEEKDAYS_ABBR])})\b\.?,?\s+
 #   not before a word char or "%", nor before ".5" / ",000" / "/22" / "-22" (a 2021-22 season);
 #   not followed by a scale or unit word ("2023 million", "2023 percent").
 _YEAR_RAW = (
-    r"(?<![\w$€£¥.,/])(?:19|20)\d\d"
+    rf"(?<![\w{SYMBOL_CHARS}.,/]){YEAR}"
     r"(?![\w%]|[.,/]\d|-\d\d\b(?!-))"
-    r"(?!\s*(?:per\s*cent|por\s+ciento|percent|million|billion|trillion|thousand|millones|"
-    r"mil\b|dollars?\b|usd\b|euros?\b))"
+    rf"(?!\s*(?:per\s*cent|por\s+ciento|percent|(?:{_alt([*SCALES, *CURRENCY_WORDS, *CURRENCY_CODES])})\b))"
 )
 # A year, or a relative one: "2021", "this year", "last year", "este año", "el año pasado".
 _YEAR_REF = (
