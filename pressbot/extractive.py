@@ -45,7 +45,16 @@ _LIST_Q = re.compile(
     r"|team|panel|board|cabinet|nominees)\b",
     re.IGNORECASE,
 )
-_ENUM = re.compile(r"(?:[A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*)*, ){2,}")
+# an enumeration: capitalised names in a row ("Guatemala, Honduras, El Salvador, ..."), or items
+# numbered inline ("three components: 1) ...; 2) ...")
+_ENUM = re.compile(
+    r"(?:[A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*)*, ){2,}|(?:^|[\s:;,])\(?(?:1|i|a)\)\s.+?[\s;,]\(?(?:2|ii|b)\)\s"
+)
+# "How does the $310 million break down?": the total, then the sentences giving its parts
+_BREAKDOWN_Q = re.compile(
+    r"\bbreaks?\s+down\b|\bbreakdown\b|\bbroken\s+down\b|\bsplit\b|\bdesglos\w*|\bse\s+(?:reparte|divide|distribuye)",
+    re.IGNORECASE,
+)
 MIN_SENTENCE_CHARS = 25
 W_SIM, W_COVERAGE, W_CONTEXT, W_RANK, W_KIND, W_BONUS = 0.4, 0.3, 0.3, 0.02, 0.06, 0.05
 # a sentence without the kind of answer asked for (a number for "how many", a date for "when")
@@ -100,6 +109,7 @@ def score_sentences(
     sentences: list[tuple[str, Passage]] = []
     seen: set[str] = set()
     follows: dict[str, tuple[str, ...]] = {}
+    breakdown = "breakdown" not in off and bool(_BREAKDOWN_Q.search(question))
     for p in passages:
         in_order = passage_sentences(p)
         for i, s in enumerate(in_order):
@@ -109,6 +119,8 @@ def score_sentences(
                 sentences.append((s, p))
                 if "list" not in off and _introduces_list(s, in_order[i + 1 : i + 2]):
                     follows[s] = _list_items(in_order[i + 1 :])
+                elif breakdown and _NUMBER_IN.search(s):
+                    follows[s] = _parts(in_order[i + 1 :])
     if not sentences:
         return []
     qvec = query_vector if query_vector is not None else embedder.encode_query(question)
@@ -207,6 +219,19 @@ def _list_items(after: list[str], max_items: int = 6, max_chars: int = 600) -> t
         if len(items) >= max_items or sum(map(len, items)) + len(s) > max_chars or s.rstrip().endswith(":"):
             break
         if not (s.lstrip().startswith(_BULLET) or len(s) < 200):
+            break
+        items.append(s)
+    return tuple(items)
+
+
+_NUMBER_IN = re.compile(r"\d")
+
+
+def _parts(after: list[str], max_items: int = 6, max_chars: int = 700) -> tuple[str, ...]:
+    """The parts that follow a total: the sentences after it that state a figure, in a row."""
+    items: list[str] = []
+    for s in after:
+        if len(items) >= max_items or sum(map(len, items)) + len(s) > max_chars or not _NUMBER_IN.search(s):
             break
         items.append(s)
     return tuple(items)

@@ -33,6 +33,7 @@ RULES: Mapping[str, str] = {
     "undated": "an undated release answers a dated question only as unconfirmed, unless it states the time",
     # how sentences are chosen and what joins them (pressbot/extractive.py)
     "list": "a which/list question prefers an enumeration, and quotes the items after a colon",
+    "breakdown": "a breakdown question quotes, after the total, the sentences that follow it with figures",
     "list_block": "a list question quotes the list its release gives under a heading naming what is asked",
     "parts": "each later part of a multi-part question gets its own best sentence",
     "rival": "a sentence of another release joins only for what the best one's release lacks",
