@@ -37,7 +37,7 @@ from evals.runner import run
 from pressbot.outcome import MODEL_PATH, Decision, Signals
 
 GOLDEN = Path(__file__).parent / "golden"
-DEV_SETS = ("sample.jsonl", "dev2.jsonl", "dev3.jsonl")  # never heldout*.jsonl
+DEV_SETS = ("sample.jsonl", "dev2.jsonl", "dev3.jsonl", "dev_es.jsonl", "dev4.jsonl")  # never heldout*.jsonl
 # the signals the issue names (dense similarity, kind match, constraint coverage, fusion-rank
 # agreement, period match) and the extractive score that blends them; release_coverage,
 # top_release and max_similarity earned nothing out of fold and are left out
@@ -79,6 +79,19 @@ def collect(data_dir: Path) -> tuple[np.ndarray, np.ndarray, list[str], str]:
             labels.append(int(r.answerable and r.outcome == "answered" and r.fact_recall >= RIGHT_RECALL))
             sets.append(name)
     return np.asarray(rows), np.asarray(labels), sets, engine.index.embedder.name.split("+", 1)[0]
+
+
+def _signals(data_dir: Path, keep: Path | None) -> tuple[np.ndarray, np.ndarray, list[str], str]:
+    """`collect`, or what an earlier run kept in `keep` (to try feature sets without answering again)."""
+    if keep is not None and keep.exists():
+        data = np.load(keep)
+        if list(data["fields"]) == list(Signals().features()):
+            return data["x"], data["y"], [str(s) for s in data["sets"]], str(data["embedder"])
+    x, y, sets, embedder = collect(data_dir)
+    if keep is not None:
+        fields = np.asarray(list(Signals().features()))
+        np.savez(keep, x=x, y=y, sets=np.asarray(sets), embedder=embedder, fields=fields)
+    return x, y, sets, embedder
 
 
 def set_weights(sets: list[str]) -> np.ndarray:
@@ -167,15 +180,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", type=Path, required=True, help="The index of the sample archive.")
     ap.add_argument("--write", action="store_true", help=f"Write the fitted model to {MODEL_PATH}.")
+    ap.add_argument("--features", help=f"Comma-separated signals to fit on (default: {','.join(FEATURES)}).")
+    ap.add_argument("--signals", type=Path, help="Keep the collected signals in this .npz, and reuse it when there.")
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-    x_all, y, sets, embedder = collect(args.data_dir)
+    features = tuple(args.features.split(",")) if args.features else FEATURES
+    x_all, y, sets, embedder = _signals(args.data_dir, args.signals)
     fields = list(Signals().features())
+    if unknown := set(features) - set(fields):
+        raise SystemExit(f"unknown signals {sorted(unknown)}: choose from {', '.join(fields)}")
     evidence = x_all[:, fields.index("evidence")]
-    cols = [fields.index(f) for f in FEATURES]
+    cols = [fields.index(f) for f in features]
     x = x_all[:, cols]
-    print(f"{len(y)} dev questions, {int(y.sum())} answered right by the draft; features {', '.join(FEATURES)}")
+    print(f"{len(y)} dev questions, {int(y.sum())} answered right by the draft; features {', '.join(features)}")
     answer_at = answer_threshold(y, leave_one_set_out(x, y, sets))
     print(f"answer_at {answer_at} (best right-minus-wrong answers, leave-one-set-out)")
     cv = cross_validate(x, y, evidence, sets, answer_at)
@@ -192,14 +210,14 @@ def main() -> None:
     close = float(np.quantile(sims[y == 1], CLOSE_QUANTILE))
     close_cov = float(np.quantile(covs[y == 1], CLOSE_QUANTILE))
     far = (sims < close) & (covs < close_cov)
-    print("coefficients (standardised):", dict(zip(FEATURES, np.round(lr.coef_[0], 3).tolist(), strict=True)),
+    print("coefficients (standardised):", dict(zip(features, np.round(lr.coef_[0], 3).tolist(), strict=True)),
           "intercept", round(float(lr.intercept_[0]), 3))
     print(f"not_found below cosine {close:.3f} and coverage {close_cov:.3f} (q{CLOSE_QUANTILE:.2f} of right "
           f"answers): dev questions there: right {int((far & (y == 1)).sum())}, other {int((far & (y == 0)).sum())}")
     if not args.write:
         return
     data = {
-        "features": list(FEATURES),
+        "features": list(features),
         "mean": scaler.mean_.round(6).tolist(),
         "scale": scaler.scale_.round(6).tolist(),
         "coef": lr.coef_[0].round(6).tolist(),
