@@ -198,7 +198,7 @@ def worker(step: str, backend: str, db: Path, path: Path) -> dict[str, Any]:
 
 
 def _queries() -> list[str]:
-    from evals.bench_search import questions
+    from evals.search_questions import questions
 
     return [q["q"] for q in questions()]
 
