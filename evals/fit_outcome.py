@@ -8,7 +8,7 @@ would give is scored against the golden facts (evals/metrics.py): label 1 when t
 answerable and the draft states at least half of its facts, else 0 (unanswerable, or wrong).
 A logistic regression over the standardised signals (each dev set weighing the same) predicts
 the label; its figures are given out of fold (5-fold stratified, repeated) and set by set (fit
-on two dev sets, test on the third), beside the old evidence threshold. The held-out set is never read here.
+on the other dev sets, test on one), beside the old evidence threshold. The held-out set is never read here.
 
 `answer_at` maximises right answers minus wrong ones (a wrong answer costs what a right one
 earns; an abstention neither) over the leave-one-set-out predictions: a question set written by
