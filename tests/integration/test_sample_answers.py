@@ -50,7 +50,7 @@ def test_eval_gate_passes_on_the_bundled_set(sample_data_dir: Path, tmp_path: Pa
         assert (tmp_path / "report" / name).stat().st_size > 0
 
 
-@pytest.mark.parametrize("golden_set", ["dev2", "dev3", "dev_es", "heldout"])
+@pytest.mark.parametrize("golden_set", ["dev2", "dev3", "dev_es", "dev4", "heldout"])
 def test_eval_gate_passes_on_the_other_dev_sets_and_the_heldout_set(sample_data_dir: Path, tmp_path: Path,
                                                                      golden_set: str) -> None:
     golden = str(Path(__file__).resolve().parents[2] / "evals" / "golden" / f"{golden_set}.jsonl")
