@@ -40,8 +40,9 @@ services:
 	  $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server; }
 
+# one pytest-xdist worker per core; a worker that runs out of tests takes some of another's
 test: dev services
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -n auto --dist worksteal
 
 lint: dev
 	$(BIN)/ruff check .

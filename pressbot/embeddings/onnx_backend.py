@@ -60,17 +60,7 @@ class OnnxEmbeddings(ModelEmbeddings):
         except ConfigError:
             raise
         except Exception as exc:  # noqa: BLE001 - not exported yet, or a damaged or stale entry
-            if not isinstance(exc, FileNotFoundError):
-                log.warning("the cached ONNX model in %s is unusable (%s); exporting it again", entry, exc)
-                shutil.rmtree(entry, ignore_errors=True)
-            _export_entry(model, source, entry, int8=int8)
-            try:
-                self._onnx, manifest = OnnxEncoder.load(entry, int8=int8)
-            except Exception as again:  # noqa: BLE001 - onnxruntime raises its own kinds
-                raise ConfigError(
-                    f"the ONNX export of {model!r} in {entry} does not work ({type(again).__name__}: {again}); "
-                    f"delete {entry} to export it again, or set PRESSBOT_EMBEDDING_BACKEND=torch"
-                ) from None
+            self._onnx, manifest = _export_and_load(model, source, entry, int8=int8, problem=exc)
         self._prefixes(model, query_prefix, passage_prefix)
         self.dimension = int(manifest["dimension"])
         # counting sees whole texts: no truncation, no padding
@@ -213,6 +203,36 @@ def _fingerprint(source: Path) -> str:
         with open(f, "rb") as fh:
             h.update(hashlib.file_digest(fh, "sha256").digest())
     return h.hexdigest()[:16]
+
+
+def _export_and_load(
+    model: str, source: Path, entry: Path, *, int8: bool, problem: Exception
+) -> tuple[OnnxEncoder, dict[str, Any]]:
+    """Export the entry that failed to load (`problem`), then load it. Under a lock beside the
+    entry: processes starting together (replicas, test workers) export once, the others wait and
+    load what it wrote, and none deletes an entry another is writing."""
+    from filelock import FileLock
+
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{entry}.lock"):
+        if isinstance(problem, FileNotFoundError):
+            try:  # exported meanwhile by the lock's previous holder?
+                return OnnxEncoder.load(entry, int8=int8)
+            except ConfigError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - as in OnnxEmbeddings.__init__
+                problem = exc
+        if not isinstance(problem, FileNotFoundError):
+            log.warning("the cached ONNX model in %s is unusable (%s); exporting it again", entry, problem)
+            shutil.rmtree(entry, ignore_errors=True)
+        _export_entry(model, source, entry, int8=int8)
+        try:
+            return OnnxEncoder.load(entry, int8=int8)
+        except Exception as again:  # noqa: BLE001 - onnxruntime raises its own kinds
+            raise ConfigError(
+                f"the ONNX export of {model!r} in {entry} does not work ({type(again).__name__}: {again}); "
+                f"delete {entry} to export it again, or set PRESSBOT_EMBEDDING_BACKEND=torch"
+            ) from None
 
 
 def _export_entry(model: str, source: Path, entry: Path, *, int8: bool) -> None:

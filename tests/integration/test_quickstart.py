@@ -4,6 +4,7 @@ shell, with the real default model on the bundled sample archive; the test reads
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 from tests.integration.conftest import DemoRun, make_demo
@@ -35,9 +36,12 @@ def test_make_demo_answers_the_seed_question_with_its_citation(demo_run: DemoRun
 def test_make_demo_passes_a_question_with_dollars_and_quotes_to_the_bot_as_typed(demo_run: DemoRun,
                                                                                  tmp_path: Path) -> None:
     """QUESTION='...' on the make command line reaches the bot unchanged: no `$1` expanded, no
-    quote breaking the recipe (the second run finds the index up to date and only asks)."""
+    quote breaking the recipe (the second run finds the index up to date and only asks). It runs
+    on a copy of the index: other tests (other xdist workers) read the original meanwhile."""
     question = """Which countries receive the $180 million "development" program, and what's `it` for?"""
-    proc = make_demo(demo_run.clone, demo_run.data_dir, "QUESTION='" + question.replace("'", "'\\''") + "'")
+    data_dir = tmp_path / "demo"
+    shutil.copytree(demo_run.data_dir, data_dir)
+    proc = make_demo(demo_run.clone, data_dir, "QUESTION='" + question.replace("'", "'\\''") + "'")
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     assert re.search(r"0 added, 0 updated, \d+ unchanged", proc.stdout), proc.stdout
     assert "$180 million" in proc.stdout and "Guatemala" in proc.stdout, proc.stdout

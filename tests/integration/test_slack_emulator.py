@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 import pytest
+from filelock import FileLock
 
 from bot.slack_feedback import FeedbackStore
 from bot.slack_format import PROGRESS_TEXT
@@ -57,6 +58,11 @@ def local_slack(request: pytest.FixtureRequest) -> Path:
     if os.environ.get("PRESSBOT_LOCAL_SLACK"):
         return Path(os.environ["PRESSBOT_LOCAL_SLACK"])
     prefix = Path(request.config.cache.mkdir("local-slack"))
+    with FileLock(prefix / "install.lock"):  # pytest-xdist workers: one installs, the others wait
+        return _installed_local_slack(prefix)
+
+
+def _installed_local_slack(prefix: Path) -> Path:
     binary = prefix / "node_modules" / "local-slack-linux-x64" / "bin" / "local-slack"
     if binary.exists():
         return binary

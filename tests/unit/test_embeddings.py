@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -92,3 +93,29 @@ def test_settings_choose_the_backend(cache) -> None:
         OnnxEmbeddings(backend="tensorrt", cache_dir=cache)
     with pytest.raises(ConfigError, match="PRESSBOT_EMBEDDING_MODEL"):
         OnnxEmbeddings("no-such-model-anywhere", cache_dir=cache)
+
+
+def test_a_process_exporting_meanwhile_is_waited_for_and_not_exported_again(int8, cache, tmp_path,
+                                                                             monkeypatch) -> None:
+    """Two processes start on an empty cache (replicas, test workers): the one that holds the
+    export lock writes the entry; the other waits for the lock and loads that entry."""
+    import threading
+
+    from filelock import FileLock
+
+    import pressbot.embeddings.onnx_backend as onnx_backend
+
+    (done,) = [p for p in cache.iterdir() if p.is_dir()]
+    entry = tmp_path / done.name
+    exports: list[Path] = []
+    monkeypatch.setattr(onnx_backend, "_export_entry", lambda model, source, where, **kw: exports.append(where))
+    got: list[OnnxEmbeddings] = []
+    with FileLock(f"{entry}.lock"):  # "the other process", mid-export
+        waiter = threading.Thread(target=lambda: got.append(OnnxEmbeddings(cache_dir=tmp_path)))
+        waiter.start()
+        waiter.join(1.0)
+        assert waiter.is_alive()  # it waits for the lock: no second export into the same entry
+        shutil.copytree(done, entry)  # the other process's export, complete
+    waiter.join(60)
+    assert not waiter.is_alive() and exports == []
+    assert np.allclose(got[0].encode_passages(TEXTS), int8.encode_passages(TEXTS), atol=1e-6)

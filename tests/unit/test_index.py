@@ -4,7 +4,7 @@ stats, the commit protocol's repair, and the lexical copy derived from Chroma.""
 from __future__ import annotations
 
 import shutil
-import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -14,6 +14,7 @@ from ingest.chunking import Chunker
 from ingest.indexer import Indexer
 from pressbot import lexical_store
 from pressbot.errors import IndexEmptyError, ModelMismatchError
+from pressbot.index import FRESHNESS_S
 from pressbot.index_repair import repair
 from pressbot.index_stats import index_stats
 from pressbot.lexical import LexicalIndex
@@ -162,7 +163,10 @@ def test_lexical_copy_is_loaded_when_fresh_and_rebuilt_when_stale(index, setting
 def test_a_reader_trusts_its_copy_for_a_moment_and_then_sees_another_writers_change(
     index, settings, monkeypatch
 ) -> None:
-    monkeypatch.setattr("pressbot.index.FRESHNESS_S", 0.3)
+    # the reader's clock moves only when the test moves it: a slow write under load must not
+    # outlast the moment of trust
+    now = [1000.0]
+    monkeypatch.setattr("pressbot.index.time", SimpleNamespace(monotonic=lambda: now[0]))
     reader = open_index(settings, embedder=HashEmbeddings(64))
     before = set(reader.lexical().ids)
     fingerprint_calls = []
@@ -173,7 +177,9 @@ def test_a_reader_trusts_its_copy_for_a_moment_and_then_sees_another_writers_cha
     assert set(reader.lexical().ids) == before and not fingerprint_calls  # no Chroma round trip
     # the writer's own process sees its change at once
     assert not any(cid.startswith("wh-haiti:") for cid in index.lexical().ids)
-    time.sleep(0.35)
+    now[0] += FRESHNESS_S * 0.9
+    assert set(reader.lexical().ids) == before and not fingerprint_calls  # still within the moment
+    now[0] += FRESHNESS_S * 0.2
     assert not any(cid.startswith("wh-haiti:") for cid in reader.lexical().ids)
     assert fingerprint_calls == [1]
 

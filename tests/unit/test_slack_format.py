@@ -238,7 +238,9 @@ def test_channel_queues_pace_each_channel_in_order_without_holding_the_others() 
     assert [n for n, _ in c1] == [0, 1, 2, 3]  # in order
     assert all(b - a >= 0.19 for (_, a), (_, b) in zip(c1, c1[1:], strict=False))  # ~one per interval
     [(_, _, dm_at)] = [s for s in sent if s[0] == "D1"]
-    assert dm_at < 0.1  # D1 went out at once, not behind C1's backlog
+    # D1 went out at once, not behind C1's backlog: before C1's next slot, however slow the
+    # machine (a bound in seconds fails under load though the order is right)
+    assert [ch for ch, _, _ in sent][:2] == ["C1", "D1"] and dm_at < c1[1][1]
 
 
 def test_the_manifest_in_docs_asks_for_what_the_app_handles() -> None:
