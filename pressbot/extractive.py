@@ -211,27 +211,30 @@ def _introduces_list(sentence: str, after: list[str]) -> bool:
     return bool(after) and not text.startswith(_BULLET) and after[0].lstrip().startswith(_BULLET)
 
 
-def _list_items(after: list[str], max_items: int = 6, max_chars: int = 600) -> tuple[str, ...]:
+def _list_items(after: list[str]) -> tuple[str, ...]:
     """What a sentence ending in a colon introduces: the sentences after it, as long as they look
     like items (a bullet, or short), within a budget, up to the next sentence that opens a list."""
-    items: list[str] = []
-    for s in after:
-        if len(items) >= max_items or sum(map(len, items)) + len(s) > max_chars or s.rstrip().endswith(":"):
-            break
-        if not (s.lstrip().startswith(_BULLET) or len(s) < 200):
-            break
-        items.append(s)
-    return tuple(items)
+    return _run_of(
+        after, lambda s: not s.rstrip().endswith(":") and (s.lstrip().startswith(_BULLET) or len(s) < 200), 600
+    )
 
 
 _NUMBER_IN = re.compile(r"\d")
 
 
-def _parts(after: list[str], max_items: int = 6, max_chars: int = 700) -> tuple[str, ...]:
+def _parts(after: list[str]) -> tuple[str, ...]:
     """The parts that follow a total: the sentences after it that state a figure, in a row."""
+    return _run_of(after, lambda s: bool(_NUMBER_IN.search(s)), 700)
+
+
+def _run_of(
+    after: list[str], is_item: Callable[[str], bool], max_chars: int, max_items: int = 6
+) -> tuple[str, ...]:
+    """The sentences of `after` that are items, from the first, up to the first that is not or
+    the one that would pass the budget (items, characters)."""
     items: list[str] = []
     for s in after:
-        if len(items) >= max_items or sum(map(len, items)) + len(s) > max_chars or not _NUMBER_IN.search(s):
+        if len(items) >= max_items or sum(map(len, items)) + len(s) > max_chars or not is_item(s):
             break
         items.append(s)
     return tuple(items)
