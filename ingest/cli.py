@@ -89,7 +89,7 @@ def register(cli: click.Group, settings_of: Callable[..., Settings]) -> None:
         from ingest.sources import open_source
         from ingest.writer_lock import writer_lock
         from pressbot.embeddings import build_embeddings, set_threads
-        from pressbot.index import Index, make_client
+        from pressbot.index import Index
         from pressbot.runtime import quiet_libraries
 
         settings = settings_of(ctx)
@@ -99,8 +99,10 @@ def register(cli: click.Group, settings_of: Callable[..., Settings]) -> None:
         src = open_source(source, settings, field_map=_field_map(fields), source_name=source_name)
         quiet_libraries()
         set_threads(settings.torch_threads)
-        client = make_client(settings, create=True)
-        with writer_lock(client, settings, wait_s=wait_timeout, on_wait=lambda msg: click.echo(msg, err=True)) as lock:
+        def on_wait(msg: str) -> None:
+            click.echo(msg, err=True)
+
+        with writer_lock(settings, wait_s=wait_timeout, on_wait=on_wait) as (client, lock):
             index = Index(client, settings, build_embeddings(settings))
             index.guard = lock.check
             if rebuild:

@@ -5,6 +5,11 @@ written but not yet committed, and the one that finishes marks the index clean o
 leftovers. So a writer holds a lock for its whole run (repair, writes, prune, lexical sync);
 readers (ask, serve) never take it.
 
+What a reader can wait for is one Chroma transaction: every Chroma client records its start in
+the index (a row in Chroma's `acquire_write` table), which needs SQLite's write lock for a
+moment, so a client opened while a writer commits waits for that commit (milliseconds; for ever
+only if the writer is stopped inside one). A server (`serve`, the bot) opens its client once.
+
 - Embedded index: an OS file lock (`filelock`, flock on POSIX) beside the index in the data
   dir; the kernel releases it when its holder dies, however it dies.
 - Chroma server: a lease record in a collection beside the index, renewed by a heartbeat and
@@ -31,7 +36,9 @@ from chromadb.api import ClientAPI
 from filelock import FileLock, Timeout
 
 from pressbot.config import Settings
+from pressbot.data_dir import chroma_dir
 from pressbot.errors import IndexBusyError
+from pressbot.index import make_client
 
 _LEASE_ID = "writer"
 _SETTLE_S = 1.0  # how long a claim is left before it is read back (longer than any claim takes to write)
@@ -64,20 +71,26 @@ class WriterLock:
 
 @contextmanager
 def writer_lock(
-    client: ClientAPI, settings: Settings, *, wait_s: float, on_wait: Callable[[str], None]
-) -> Iterator[WriterLock]:
-    """Hold the index's writer lock for the block; wait up to `wait_s` for it (telling
-    `on_wait` once), then raise IndexBusyError."""
+    settings: Settings, *, wait_s: float, on_wait: Callable[[str], None]
+) -> Iterator[tuple[ClientAPI, WriterLock]]:
+    """Hold the index's writer lock for the block, with a client to write through; wait up to
+    `wait_s` for it (telling `on_wait` once), then raise IndexBusyError.
+
+    The embedded client is opened only once the lock is held: opening it on a new data dir
+    creates Chroma's SQLite schema, and two writers doing that at once fail with "table
+    collections already exists"."""
     if settings.chroma_url:
+        client = make_client(settings, create=True)
         lease = _ChromaLease(client, settings)
         lease.acquire(wait_s, on_wait)
         try:
-            yield lease
+            yield client, lease
         finally:
             lease.release()
     else:
+        chroma_dir(settings, create=True)  # checks and makes the data dir the lock file lives in
         with _file_lock(settings, wait_s, on_wait) as lock:
-            yield lock
+            yield make_client(settings, create=True), lock
 
 
 @contextmanager

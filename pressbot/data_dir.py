@@ -14,7 +14,9 @@ import atexit
 import logging
 import os
 import shutil
+import sqlite3
 import tempfile
+from contextlib import closing
 from pathlib import Path
 
 from pressbot.config import Settings
@@ -40,12 +42,14 @@ def chroma_dir(settings: Settings, *, create: bool) -> Path:
                 f"the data dir {data_dir} cannot hold an index: {p} is a file, not a directory; "
                 "pass --data-dir (or PRESSBOT_DATA_DIR) a directory"
             )
+    if not create and not _has_schema(path / CHROMA_DB):
+        # also when the first ingest is creating it: a reader that opened Chroma then would
+        # apply Chroma's schema too, and one of the two would fail ("table ... already exists")
+        raise IndexEmptyError(
+            f"no index at {data_dir}; run `pressbot ingest PATH` first with this data dir "
+            "(or `make demo` for the sample archive)"
+        )
     if not path.is_dir():
-        if not create:
-            raise IndexEmptyError(
-                f"no index at {data_dir}; run `pressbot ingest PATH` first with this data dir "
-                "(or `make demo` for the sample archive)"
-            )
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -61,6 +65,17 @@ def chroma_dir(settings: Settings, *, create: bool) -> Path:
             "writable and pass that as --data-dir (ask, stats and serve can use it as it is)"
         )
     return _read_only_copy(path)
+
+
+def _has_schema(db: Path) -> bool:
+    """Whether Chroma's database exists with its schema committed (read without writing)."""
+    if not db.is_file():
+        return False
+    try:
+        with closing(sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True, timeout=5)) as conn:
+            return conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'collections'").fetchone() is not None
+    except sqlite3.Error:
+        return True  # not ours to judge (locked for long, unreadable): Chroma's own open reports it
 
 
 def _read_only_copy(path: Path) -> Path:

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -140,6 +141,24 @@ def test_readers_of_a_missing_data_dir_create_nothing(tmp_path: Path) -> None:
     for args in (("stats",), ("ask", "Who spoke?")):
         user_error(pressbot(data, *args), "no index at", "pressbot ingest")
     assert not data.exists()
+
+
+def test_readers_while_the_first_ingest_creates_the_index_find_no_index_and_touch_nothing(tmp_path: Path) -> None:
+    """The first ingest's schema transaction, held open: a reader that opened Chroma now would
+    apply the schema as well and one of the two would fail ("table collections already exists")."""
+    data = tmp_path / "data"
+    (data / "chroma").mkdir(parents=True)
+    db = data / "chroma" / "chroma.sqlite3"
+    writer = sqlite3.connect(db, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("CREATE TABLE collections (id TEXT PRIMARY KEY)")
+    try:
+        for args in (("stats",), ("ask", "Who spoke?")):
+            user_error(pressbot(data, *args), "no index at", "pressbot ingest")
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert sorted(p.name for p in (data / "chroma").iterdir()) == ["chroma.sqlite3"]
 
 
 def test_a_read_only_index_is_asked_and_counted_but_not_written(tmp_path: Path) -> None:
