@@ -15,6 +15,7 @@ about something slightly different still passes.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import os
 import re
@@ -28,6 +29,7 @@ from pressbot.lexicon import (
     MONTHS,
     NUMBERS_EN,
     NUMBERS_ES,
+    ORDINALS,
     SCALE_ABBREVIATIONS,
     SCALES,
     SYMBOL,
@@ -155,6 +157,46 @@ def named_numbers(question: str) -> set[str]:
     for m in _NAMED_NUMBER.finditer(question):
         found |= number_values(m.group("a") or m.group("b") or m.group("c") or m.group("d"))
     return found
+
+
+# an ordinal that picks one of a series ("the second meeting", "the Ninth Summit"); not the
+# first (too common to pick: "for the first time") nor one of a time ("the second quarter")
+_SERIES_ORDINAL = re.compile(
+    rf"\b({alternation(w for w, n in ORDINALS.items() if n > 1)})\b(?![-\s]+(?:quarter|half|semester|week|"
+    r"month|year|day|time|largest|biggest|highest|most|trimestre|semestre|semana|mes|año|vez)\b)",
+    re.IGNORECASE,
+)
+_ORDINAL_FORMS = {n: [w for w, v in ORDINALS.items() if v == n] for n in set(ORDINALS.values())}
+
+
+def series_ordinals(question: str) -> frozenset[int]:
+    """The ordinals of a series the question names: a release that never states one ("the first
+    meeting took place ...") is about another of the series."""
+    return frozenset(ORDINALS[m.group(1).lower()] for m in _SERIES_ORDINAL.finditer(question))
+
+
+@functools.cache
+def ordinal_tokens(n: int) -> frozenset[str]:
+    """Every form of the ordinal, as lexical tokens: "segunda" asks for "second" or "2nd" too."""
+    return frozenset(t for w in _ORDINAL_FORMS[n] for t in lexical_tokens(w))
+
+
+# asks for several things: "Which ...", "List ...", "Who was on the delegation?", "Who were the members ...?"
+_LIST_Q = re.compile(
+    r"^\s*(which|what|list|name|cu[aá]l(es)?|qu[eé])\b|\b(which|list)\b"
+    r"|^\W*(who|whom|qui[eé]nes)\b[^?]*\b(delegation|delegaci[oó]n|members?|miembros|participants?|attendees|delegates"
+    r"|team|panel|board|cabinet|nominees)\b",
+    re.IGNORECASE,
+)
+
+
+# "for a Guatemalan trafficker and for a Honduran family": targets of their own, each of which
+# a release may answer for alone (not "for Venezuelan refugees and migrants in Peru")
+_SEPARATE_TARGETS = re.compile(r"\b(?:and|y)\s+(?:for|in|to|of|from|with|para|en|a|de|con)\b", re.IGNORECASE)
+
+
+def asks_for_list(question: str) -> bool:
+    return bool(_LIST_Q.search(question))
 
 
 _NEXT_PART = re.compile(
@@ -306,6 +348,9 @@ class Asked:
     counted: frozenset[str]  # what "how many" counts
     role: tuple[str, ...]  # the role "Who is ...?" asks about
     places: frozenset[str]  # the countries it names
+    ordinals: frozenset[int]  # the ordinals of a series it names ("the second meeting")
+    every_place: bool  # a release must name every country it names, not only one
+    wants_list: bool  # it asks for several things: an enumeration answers it best
     period: tuple[dt.date, dt.date] | None
     focus_re: re.Pattern[str] | None
 
@@ -330,9 +375,16 @@ class Asked:
             counted_terms(question) if kind == "count" and "counted" not in off else frozenset(),
             () if "role" in off else role_terms(question),
             frozenset() if "places" in off else countries(question),
+            frozenset() if "ordinal" in off else series_ordinals(question),
+            "every_place" not in off and not _SEPARATE_TARGETS.search(question),
+            "list" not in off and asks_for_list(question),
             None if "period" in off else period,
             focus_re,
         )
+
+    def ordinal_terms(self) -> frozenset[str]:
+        """The tokens a release may state the question's ordinals with."""
+        return frozenset().union(*map(ordinal_tokens, self.ordinals))
 
     def answered_by(
         self, sentence: str, p: Passage, release_terms: frozenset[str], release_places: frozenset[str]
@@ -341,7 +393,11 @@ class Asked:
             return False
         # a release that names other countries, never the one asked, is about them: 2,800 young
         # people in Guatemala are no answer for Honduras
-        if self.places and self.kind != "place" and release_places and not release_places & self.places:
+        if self.places and self.kind != "place" and release_places:
+            named = self.places <= release_places if self.every_place else bool(release_places & self.places)
+            if not named:
+                return False
+        if not all(ordinal_tokens(n) & release_terms for n in self.ordinals):
             return False
         if self.kind is None:
             return True

@@ -27,7 +27,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -38,13 +38,6 @@ from pressbot.places import countries
 from pressbot.sentences import passage_sentences
 from pressbot.types import Passage
 
-# asks for several things: "Which ...", "List ...", "Who was on the delegation?", "Who were the members ...?"
-_LIST_Q = re.compile(
-    r"^\s*(which|what|list|name|cu[aá]l(es)?|qu[eé])\b|\b(which|list)\b"
-    r"|^\W*(who|whom|qui[eé]nes)\b[^?]*\b(delegation|delegaci[oó]n|members?|miembros|participants?|attendees|delegates"
-    r"|team|panel|board|cabinet|nominees)\b",
-    re.IGNORECASE,
-)
 # an enumeration: capitalised names in a row ("Guatemala, Honduras, El Salvador, ..."), or items
 # numbered inline ("three components: 1) ...; 2) ...")
 _ENUM = re.compile(
@@ -131,15 +124,18 @@ def score_sentences(
     titles = {id(p): set(lexical_tokens(p.title)) for p in passages}
     # a link's words are not the sentence's
     sentence_tokens = [set(lexical_tokens(URL.sub(" ", s))) for s, _ in sentences]
-    in_release = _release_terms(weights.keys(), sentences, sentence_tokens, titles)
-    wants_list = "list" not in off and asks_for_list(question)
     focus_re = focus_pattern(focus_terms)
     asked = asked or Asked.of(question, focus_re, period, off)
+    in_release = _release_terms(weights.keys() | asked.ordinal_terms(), sentences, sentence_tokens, titles)
     kind = asked.kind
     places: dict[str, frozenset[str]] = defaultdict(frozenset)  # the countries each release's passages name
     if asked.places:
         for p in passages:
             places[p.release_id] |= countries(f"{p.title}\n{p.text}")
+        if asked.every_place and not any(asked.places <= named for named in places.values()):
+            # no release names them all: the question spans releases ("the rewards for a Guatemalan
+            # trafficker and for a Honduran family"), each answering for its own
+            asked = replace(asked, every_place=False)
     out = []
     for (s, p), sim, tokens in zip(sentences, sims, sentence_tokens, strict=True):
         ov = _coverage(weights, tokens)
@@ -152,7 +148,7 @@ def score_sentences(
         has_kind = asked.answered_by(s, p, in_release[id(p)], places[p.release_id])
         if kind is not None or not has_kind:
             score += W_KIND if has_kind else -W_NO_KIND
-        if wants_list and (_ENUM.search(s) or follows.get(s)):  # a list, in the sentence or after it
+        if asked.wants_list and (_ENUM.search(s) or follows.get(s)):  # a list, in the sentence or after it
             score += W_BONUS
         if focus_re and focus_re.search(s):
             score += W_PERIOD
@@ -172,10 +168,6 @@ def score_sentences(
         )
     out.sort(key=lambda x: -x.score)
     return out
-
-
-def asks_for_list(question: str) -> bool:
-    return bool(_LIST_Q.search(question))
 
 
 def focus_pattern(focus_terms: list[str] | None) -> re.Pattern[str] | None:

@@ -18,7 +18,6 @@ from pressbot.direct import direct_spans, line_of
 from pressbot.embeddings import PressbotEmbeddings
 from pressbot.extractive import (
     ScoredSentence,
-    asks_for_list,
     focus_pattern,
     score_sentences,
     select_sentences,
@@ -70,7 +69,7 @@ class ExtractiveAnswerer:
             off=off,
             asked=asked,
         )
-        chosen = select_sentences(scored, off=off, wants_list="list" not in off and asks_for_list(query))
+        chosen = select_sentences(scored, off=off, wants_list=asked.wants_list)
         signals = signals_of(
             query,
             scored,

@@ -63,6 +63,18 @@ NUMBERS_ES = {
     "veinte": 20, "treinta": 30, "cuarenta": 40, "cincuenta": 50, "sesenta": 60, "setenta": 70,
     "ochenta": 80, "noventa": 90, "cien": 100, "ciento": 100,
 }  # fmt: skip
+ORDINALS_EN = {
+    "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
+    "fifth": 5, "5th": 5, "sixth": 6, "6th": 6, "seventh": 7, "7th": 7, "eighth": 8, "8th": 8,
+    "ninth": 9, "9th": 9, "tenth": 10, "10th": 10,
+}  # fmt: skip
+ORDINALS_ES = {
+    "primer": 1, "primero": 1, "primera": 1, "segundo": 2, "segunda": 2, "tercer": 3, "tercero": 3,
+    "tercera": 3, "cuarto": 4, "cuarta": 4, "quinto": 5, "quinta": 5, "sexto": 6, "sexta": 6,
+    "séptimo": 7, "séptima": 7, "octavo": 8, "octava": 8, "noveno": 9, "novena": 9,
+    "décimo": 10, "décima": 10,
+}  # fmt: skip
+ORDINALS = {**ORDINALS_EN, **ORDINALS_ES}
 # the articles that say one: "a week ago", "hace una semana" (but "a" is no count)
 ONE_ARTICLES = {"a": 1, "an": 1, "un": 1, "una": 1}
 

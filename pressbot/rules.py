@@ -25,6 +25,8 @@ RULES: Mapping[str, str] = {
     "counted": "a count must be of what the question counts",
     "role": "a who-is question's role must be named whole",
     "places": "a release that names only other countries than the one asked is no answer",
+    "every_place": "... nor one that names some of the countries asked, not all",
+    "ordinal": "a release must state the ordinal of a series the question names (the second meeting)",
     "period": "a figure must be stated for the period the question asks about",
     # the time window read from the question (pressbot/timewindow.py, the engine's filters)
     "window": "a time the question names becomes a date filter",

@@ -84,6 +84,7 @@ from pressbot.lexicon import (
     NUMBERS_EN,
     NUMBERS_ES,
     ONE_ARTICLES,
+    ORDINALS,
     SCALES,
     SYMBOL_CHARS,
     WEEKDAY_ABBREVIATIONS_EN,
@@ -339,11 +340,8 @@ def _r_part_year(m: re.Match[str], as_of: datetime.date, hint: int | None) -> _S
     )
 
 
-_ORDINALS = {
-    "first": 1, "1st": 1, "primer": 1, "primero": 1, "second": 2, "2nd": 2, "segundo": 2,
-    "third": 3, "3rd": 3, "tercer": 3, "tercero": 3, "fourth": 4, "4th": 4, "cuarto": 4,
-    "last": 4, "final": 4,
-}
+# a quarter's or a half's number ("the last half" is the second: see _r_half)
+_ORDINALS = {**{w: n for w, n in ORDINALS.items() if n <= 4}, "last": 4, "final": 4}
 
 
 def _r_quarter(m: re.Match[str], as_of: datetime.date, hint: int | None) -> _Span:

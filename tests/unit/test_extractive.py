@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from evals.hash_embeddings import HashEmbeddings
-from pressbot.asked import role_terms, states_role
+from pressbot.asked import Asked, role_terms, series_ordinals, states_role
 from pressbot.extractive import ScoredSentence, score_sentences, select_sentences
 from pressbot.search import SearchResult
 from pressbot.types import Passage, sentences_at
@@ -75,6 +75,49 @@ def test_a_release_about_other_countries_does_not_answer_for_the_one_asked() -> 
     assert scored[0].has_kind
     nowhere = "The Service Corps will reach 1,500 young people in the first year."  # says no country
     assert score_sentences(q, [_passage(nowhere, [len(nowhere)], rid="x")], HashEmbeddings(64))[0].has_kind
+
+
+def test_a_release_must_name_every_country_asked_unless_none_names_them_all() -> None:
+    q = "How much aid did the U.S. announce for Venezuelan refugees and migrants in Peru?"
+    chile = "The U.S. announced $6 million in aid for Venezuelan refugees and migrants in Chile."
+    peru = "The U.S. announced $4 million in aid for Venezuelan refugees and migrants in Peru."
+
+    def has_kind(*texts: str) -> dict[str, bool]:
+        passages = [_passage(t, [len(t)], rid=f"r{i}") for i, t in enumerate(texts)]
+        return {s.text.split()[-1]: s.has_kind for s in score_sentences(q, passages, HashEmbeddings(64))}
+
+    assert has_kind(chile, peru) == {"Chile.": False, "Peru.": True}  # Chile's names Venezuela, not Peru
+    assert has_kind(chile) == {"Chile.": True}  # no release names both: each answers for what it names
+    assert Asked.of(q, None, None, {"every_place"}).every_place is False
+    # targets of their own: a release may answer for one of them
+    assert not Asked.of("What rewards were offered for a Guatemalan trafficker and for a Honduran family?",
+                        None, None).every_place
+
+
+@pytest.mark.parametrize(
+    ("question", "ordinals"),
+    [
+        ("When will the second meeting of the Working Group take place?", {2}),
+        ("Where was the Ninth Summit of the Americas held?", {9}),
+        ("¿Dónde será la quinta reunión ministerial?", {5}),
+        ("What did the 3rd round of talks agree?", {3}),
+        ("When was the first meeting?", set()),  # too common to pick one of a series
+        ("How many crossed in the second quarter of 2023?", set()),  # a time
+        ("Who met for the second time?", set()),
+        ("Which is the second-largest donor?", set()),
+    ],
+)
+def test_the_ordinals_of_a_series_a_question_names(question: str, ordinals: set[int]) -> None:
+    assert series_ordinals(question) == ordinals
+
+
+def test_a_release_that_never_states_the_ordinal_asked_is_about_another_of_the_series() -> None:
+    first = "The first meeting of the Working Group took place on May 25 in Madrid."
+    second = "The second meeting of the Working Group will take place on October 3 in Washington."
+    for q in ("When will the second meeting of the Working Group take place?",
+              "¿Cuándo será la segunda reunión del Working Group?"):
+        assert not score_sentences(q, [_passage(first, [len(first)], rid="a")], HashEmbeddings(64))[0].has_kind
+        assert score_sentences(q, [_passage(second, [len(second)], rid="b")], HashEmbeddings(64))[0].has_kind
 
 
 def test_the_first_part_of_a_two_part_question_sets_the_kind() -> None:
@@ -362,6 +405,6 @@ def test_a_list_question_quotes_the_list_its_release_gives_under_a_heading() -> 
     ],
 )
 def test_a_question_asks_for_a_list(question: str, wants: bool) -> None:
-    from pressbot.extractive import asks_for_list
+    from pressbot.asked import asks_for_list
 
     assert asks_for_list(question) is wants

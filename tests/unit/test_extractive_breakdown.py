@@ -6,7 +6,8 @@ from __future__ import annotations
 import itertools
 
 from evals.hash_embeddings import HashEmbeddings
-from pressbot.extractive import asks_for_list, score_sentences
+from pressbot.asked import asks_for_list
+from pressbot.extractive import score_sentences
 from pressbot.types import Passage
 
 
