@@ -14,10 +14,10 @@ on the other dev sets, test on one), beside the old evidence threshold. The held
 earns; an abstention neither) over the leave-one-set-out predictions: a question set written by
 someone else is what the model meets in use, and there p >= 0.5 answered too little (fitted on
 sets the rules were made on, the right drafts look cleaner than new ones do).
-`close_similarity` and `close_coverage` are the 5th percentiles of the best sentence's cosine
-and of the question terms its sentences state, over the questions answered right: "not found"
-is said only below both, where the draft is further from the question in meaning and in words
-than 95% of right answers.
+`close_similarity`, `close_coverage` and `close_agreement` are the 5th percentiles of the best
+sentence's cosine, of the question terms its sentences state and of its passage's fusion-rank
+agreement, over the questions answered right: "not found" is said only below all three, where
+the draft is further from the question in meaning, in words and in rank than 95% of right answers.
 """
 
 from __future__ import annotations
@@ -207,12 +207,15 @@ def main() -> None:
     model = _fit(x, y, set_weights(sets))
     scaler, lr = model.steps[0][1], model.steps[1][1]
     sims, covs = x_all[:, fields.index("similarity")], x_all[:, fields.index("coverage")]
+    agrees = x_all[:, fields.index("agreement")]
     close = float(np.quantile(sims[y == 1], CLOSE_QUANTILE))
     close_cov = float(np.quantile(covs[y == 1], CLOSE_QUANTILE))
-    far = (sims < close) & (covs < close_cov)
+    close_agree = float(np.quantile(agrees[y == 1], CLOSE_QUANTILE))
+    far = (sims < close) & (covs < close_cov) & (agrees < close_agree)
     print("coefficients (standardised):", dict(zip(features, np.round(lr.coef_[0], 3).tolist(), strict=True)),
           "intercept", round(float(lr.intercept_[0]), 3))
-    print(f"not_found below cosine {close:.3f} and coverage {close_cov:.3f} (q{CLOSE_QUANTILE:.2f} of right "
+    print(f"not_found below cosine {close:.3f}, coverage {close_cov:.3f} and agreement {close_agree:.3f} "
+          f"(q{CLOSE_QUANTILE:.2f} of right "
           f"answers): dev questions there: right {int((far & (y == 1)).sum())}, other {int((far & (y == 0)).sum())}")
     if not args.write:
         return
@@ -225,6 +228,7 @@ def main() -> None:
         "answer_at": answer_at,
         "close_similarity": round(close, 4),
         "close_coverage": round(close_cov, 4),
+        "close_agreement": round(close_agree, 4),
         "embedding_model": embedder,
         "info": {
             "fitted": dt.date.today().isoformat(),

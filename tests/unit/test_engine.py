@@ -166,7 +166,8 @@ def _decider(**changes: object):
     from pressbot.outcome import OutcomeModel
 
     base = OutcomeModel(features=("score",), mean=(0.0,), scale=(1.0,), coef=(0.0,), intercept=0.0, answer_at=0.5,
-                        close_similarity=0.0, close_coverage=0.0, embedding_model="hash-64", info={})
+                        close_similarity=0.0, close_coverage=0.0, close_agreement=0.0,
+                        embedding_model="hash-64", info={})
     return dataclasses.replace(base, **changes)
 
 
@@ -198,7 +199,7 @@ def test_unconfirmed_quotes_the_closest_passage_with_its_citation(engine, with_d
 
 
 def test_not_found_when_no_passage_is_close(engine, with_decider) -> None:
-    with_decider(_decider(intercept=-4.0, close_similarity=2.0, close_coverage=2.0))
+    with_decider(_decider(intercept=-4.0, close_similarity=2.0, close_coverage=2.0, close_agreement=2.0))
     ans = engine.answer("Which countries receive the $180 million program?", as_of="2026-01-01")
     assert ans.outcome == "not_found" and ans.abstained and "does not seem to hold" in ans.answer
     assert 1 <= len(ans.citations) <= 3

@@ -37,7 +37,7 @@ def sentence(p: Passage, *, score: float = 0.6, sim: float = 0.7, has_kind: bool
 
 def model(**changes: object) -> OutcomeModel:
     base = OutcomeModel(features=("score", "states_asked"), mean=(0.5, 0.5), scale=(0.1, 0.5), coef=(2.0, 1.0),
-                        intercept=0.0, answer_at=0.5, close_similarity=0.5, close_coverage=0.4,
+                        intercept=0.0, answer_at=0.5, close_similarity=0.5, close_coverage=0.4, close_agreement=0.6,
                         embedding_model="all-MiniLM-L6-v2", info={})
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
@@ -79,11 +79,12 @@ def test_confidence_is_a_sigmoid_of_standardised_signals() -> None:
     assert m.decide(s).answer and m.decide(Signals(score=0.3)).answer is False
 
 
-def test_not_found_only_when_far_in_meaning_and_in_words() -> None:
+def test_not_found_only_when_far_in_meaning_in_words_and_in_rank() -> None:
     m = model(intercept=-50.0)  # never answers
     assert m.decide(Signals(similarity=0.4, coverage=0.3)).close is False
     assert m.decide(Signals(similarity=0.6, coverage=0.3)).close  # close in meaning: a paraphrase
     assert m.decide(Signals(similarity=0.4, coverage=0.5)).close  # close in words
+    assert m.decide(Signals(similarity=0.4, coverage=0.3, agreement=0.75)).close  # both searches rank it first
 
 
 def test_the_threshold_rule_keeps_the_two_old_outcomes() -> None:
@@ -115,6 +116,7 @@ def test_the_shipped_model_is_complete_and_sensible() -> None:
     assert set(m.features) <= fields
     assert len(m.features) == len(m.mean) == len(m.scale) == len(m.coef) and all(s > 0 for s in m.scale)
     assert 0 < m.answer_at < 1 and 0 < m.close_similarity < 1 and 0 < m.close_coverage < 1
+    assert 0 < m.close_agreement < 1
     dev_sets = ["sample.jsonl", "dev2.jsonl", "dev3.jsonl", "dev_es.jsonl", "dev4.jsonl"]
     assert data["info"]["dev_sets"] == dev_sets  # never the held-out set
     coef = dict(zip(m.features, m.coef, strict=True))
