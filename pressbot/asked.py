@@ -214,6 +214,18 @@ def question_parts(question: str) -> list[str]:
 
 # The kinds of answer a question asks for, in the order they are tried: the first whose pattern
 # the question matches. Each has a rule of its own (pressbot/rules.py, "kind:<name>").
+# "Who led the delegation?", "¿Quién encabezó la delegación?": whoever the sentence says leads it
+_LEADER_Q = re.compile(
+    r"^\W*(who|qui[eé]n(es)?)\b[^?]*?\b(led|leads?|leading|head(s|ed)?|chair(s|ed)?|encabez\w*|presidi\w*"
+    r"|lider\w*|dirigi\w*)\b",
+    re.IGNORECASE,
+)
+_LEADS = re.compile(
+    r"\b(led|leads?|leading|head(s|ed)?|chair(s|ed|man|woman|person)?|co-?chair\w*|encabez\w*|presidi\w*"
+    r"|lider\w*|dirigi\w*)\b",
+    re.IGNORECASE,
+)
+
 KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("date", _DATE_Q),  # when, since when, on what date
     ("amount", _MONEY_Q),  # how much money, what cost
@@ -221,6 +233,7 @@ KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("share", _SHARE_Q),  # what share, rate, percentage
     ("number", _NUMERIC_Q),  # other how-much and what-number questions
     ("place", _PLACE_Q),  # which country
+    ("leader", _LEADER_Q),  # who led, headed, chaired
 )
 
 
@@ -244,6 +257,8 @@ def states_kind(
     sentence = URL.sub(" ", sentence)  # ".../2021/07/strategy.pdf" states neither a date nor a count
     if kind == "place":
         return bool(countries(sentence) - places)
+    if kind == "leader":
+        return bool(_LEADS.search(sentence))
     if given:
         sentence = _GIVEN_CURRENCY.sub(" ", without_numbers(sentence, given, _GIVEN))
     if kind == "date":

@@ -19,6 +19,7 @@ RULES: Mapping[str, str] = {
     "kind:share": "a what-share/rate question, by a percentage or fraction",
     "kind:number": "another how-much question, by a number",
     "kind:place": "a which-country question, by a country",
+    "kind:leader": "a who-led question, by a sentence that says who leads (leads, heads, chairs)",
     # the constraints on that answer (asked.Asked)
     "given": "the numbers the question states are not its answer",
     "named": "a release must state the numbers that are part of a name in the question",

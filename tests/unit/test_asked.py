@@ -29,10 +29,19 @@ from pressbot.asked import (
         ("What was Venezuela's inflation rate in 2021?", "share"),
         ("What share of transits carry U.S. goods?", "share"),
         ("By how many percentage points were tariffs cut?", "count"),
+        ("Who headed the U.S. delegation to the inauguration?", "leader"),
+        ("¿Quién encabezó la delegación presidencial?", "leader"),
+        ("Who was on the delegation?", None),
     ],
 )
 def test_the_kind_of_answer_a_question_asks_for(question: str, kind: str | None) -> None:
     assert answer_kind(question) == kind
+
+
+def test_who_led_is_answered_by_whoever_the_sentence_says_leads() -> None:
+    assert states_kind("leader", "The Honorable Samantha Power, Administrator of USAID, will lead the delegation.")
+    assert states_kind("leader", "First Lady Jill Biden traveled as the Head of the U.S. Presidential Delegation.")
+    assert not states_kind("leader", "President Biden announced the designation of a Presidential Delegation.")
 
 
 def test_a_year_is_not_a_count_and_a_bare_number_is_not_money() -> None:
