@@ -212,8 +212,6 @@ def question_parts(question: str) -> list[str]:
     return parts if len(parts) > 1 and all(len(p.split()) >= 3 for p in parts) else [question]
 
 
-# The kinds of answer a question asks for, in the order they are tried: the first whose pattern
-# the question matches. Each has a rule of its own (pressbot/rules.py, "kind:<name>").
 # "Who led the delegation?", "¿Quién encabezó la delegación?": whoever the sentence says leads it
 _LEADER_Q = re.compile(
     r"^\W*(who|qui[eé]n(es)?)\b[^?]*?\b(led|leads?|leading|head(s|ed)?|chair(s|ed)?|encabez\w*|presidi\w*"
@@ -226,6 +224,8 @@ _LEADS = re.compile(
     re.IGNORECASE,
 )
 
+# The kinds of answer a question asks for, in the order they are tried: the first whose pattern
+# the question matches. Each has a rule of its own (pressbot/rules.py, "kind:<name>").
 KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("date", _DATE_Q),  # when, since when, on what date
     ("amount", _MONEY_Q),  # how much money, what cost
